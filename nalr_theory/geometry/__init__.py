@@ -1,0 +1,48 @@
+"""Geometry: layer norms, dual norms, LMOs, radii presets and Newton-Schulz (GEOMETRY.md).
+
+Public API (fixed; notebooks and docs rely on it)::
+
+    norm = get_norm("muon", shape=(64, 32))         # .norm .dual .lmo .constants .attaining
+    newton_schulz(G, method="ns5", steps=None)      # approximate polar factor U V^T
+    lmo_quality(G, method) -> (kappa_lo, kappa_hi)  # approximate-LMO constants
+    ns_scalar_map(s, method) (alias phi_k)          # NS on one singular value
+
+The numba twins live in :mod:`nalr_theory.geometry._kernels`.
+"""
+
+from .base_norms import BASE_NORMS, rank_tolerance
+from .newton_schulz import (
+    METHODS,
+    NS5_COEFFICIENTS,
+    NS_CUBIC_COEFFICIENTS,
+    lmo_quality,
+    newton_schulz,
+    ns_band,
+    ns_coefficients,
+    ns_scalar_map,
+    phi_k,
+)
+from .layout import Layer, Layout, as_layers
+from .norm import NORM_NAMES, Norm, get_norm
+from .presets import PRESETS
+
+__all__ = [
+    "BASE_NORMS",
+    "Layer",
+    "Layout",
+    "as_layers",
+    "METHODS",
+    "NORM_NAMES",
+    "NS5_COEFFICIENTS",
+    "NS_CUBIC_COEFFICIENTS",
+    "Norm",
+    "PRESETS",
+    "get_norm",
+    "lmo_quality",
+    "newton_schulz",
+    "ns_band",
+    "ns_coefficients",
+    "ns_scalar_map",
+    "phi_k",
+    "rank_tolerance",
+]

@@ -1,0 +1,148 @@
+"""A layer's norm: a base norm of GEOMETRY.md with a radius and an LMO method.
+
+Problem
+    Give each layer ``X`` of shape ``(m, n)`` a norm ``||X||_r = ||X|| / r``, its dual
+    ``||G||_{r,*} = r ||G||_*`` and its linear minimisation oracle
+    ``lmo_r(G) = argmin_{||D||_r <= 1} <G, D> = r lmo(G)``.
+
+Algorithm
+    ``get_norm(name, shape, radius, lmo_method)``: ``name`` is a base norm (``spectral``,
+    ``frobenius``, ``max_abs``, ``col_norm``, ``row_norm``), a vector alias (``linf``,
+    ``l2``, for shape ``(n, 1)``) or a named preset (``rms_to_rms``, ``muon``, ``dmuon``,
+    ``sign``, ``colnorm``, ``rownorm``) whose radius is a function of the shape. The spectral
+    LMO is exact (``"svd"``) or Newton-Schulz (``"ns5"``, ``"ns_cubic"``, coefficients).
+
+Guarantee
+    ``<G, lmo(G)> = -||G||_*`` and ``||lmo(G)|| = 1`` for ``G != 0`` (exact LMO);
+    ``||Z||_* <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_*`` with ``constants() = (a, b, rho)``,
+    both attained (``attaining()``), ``rho = a b`` independent of the radius.
+
+References
+    GEOMETRY.md; Pethick et al., "Training deep learning models with norm-constrained LMOs"
+    (2025); Bernstein & Newhouse, "Old optimizer, new norm" (2024).
+
+Decisions (spec silent): ``constants`` include the radius (``a_r = r a``, ``b_r = b / r``),
+since lemma L3 is applied to the layer's own dual norm; an explicit ``radius`` overrides a
+preset's; a norm built with a shape checks every input's shape; 1-D arrays are accepted only
+by the vector aliases ``linf`` and ``l2`` (the other norms are matrix norms and raise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import as_matrix, as_positive, as_shape
+from .base_norms import BASE_NORMS
+from .newton_schulz import NS_EPS, _iterate, ns_coefficients
+from .presets import PRESETS
+
+VECTOR_ALIASES = {"linf": "max_abs", "l2": "frobenius"}
+NORM_NAMES = tuple(BASE_NORMS) + tuple(VECTOR_ALIASES) + tuple(PRESETS)
+
+
+@dataclass(frozen=True)
+class Norm:
+    """A layer norm; build it with :func:`get_norm`.
+
+    Attributes: ``name`` (as requested), ``base`` (base norm name), ``code`` (the base
+    norm's integer code for the numba kernels), ``radius``, ``shape`` (or ``None``),
+    ``lmo_method`` and ``ns_coefficients`` (``(k, 3)``; empty for the exact LMO).
+    """
+
+    name: str
+    base: str
+    radius: float
+    shape: tuple[int, int] | None
+    lmo_method: object = "svd"
+    ns_coefficients: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
+    ns_eps: float = NS_EPS
+
+    @property
+    def code(self) -> int:
+        return BASE_NORMS[self.base].code
+
+    @property
+    def is_vector_norm(self) -> bool:
+        return self.name in VECTOR_ALIASES
+
+    def _check(self, value, argument: str) -> np.ndarray:
+        matrix = as_matrix(value, argument, allow_vector=self.is_vector_norm)
+        if self.is_vector_norm and matrix.shape[1] != 1:
+            raise ValueError(
+                f"{argument}: norm {self.name!r} is a vector norm, got shape {matrix.shape}"
+            )
+        if self.shape is not None and matrix.shape != self.shape:
+            raise ValueError(
+                f"{argument}: shape {matrix.shape} does not match the norm's shape {self.shape}"
+            )
+        return matrix
+
+    def norm(self, X) -> float:
+        """Primal value ``||X||_r = ||X|| / r``."""
+        return BASE_NORMS[self.base].primal(self._check(X, "X")) / self.radius
+
+    def dual(self, G) -> float:
+        """Dual value ``||G||_{r,*} = r ||G||_*`` (exact; nuclear norm by SVD for spectral)."""
+        return self.radius * BASE_NORMS[self.base].dual(self._check(G, "G"))
+
+    def lmo(self, G) -> np.ndarray:
+        """``lmo_r(G) = r * argmin_{||D|| <= 1} <G, D>`` (a new array; ``G`` is untouched)."""
+        G = self._check(G, "G")
+        if self.ns_coefficients.shape[0] > 0:
+            direction = -_iterate(G, self.ns_coefficients, self.ns_eps)
+        else:
+            direction = BASE_NORMS[self.base].lmo(G)
+        return self.radius * direction
+
+    def dual_estimate(self, G) -> float:
+        """Cheap dual norm ``-<G, lmo_r(G)>``: exact for an exact LMO, ``kappa_lo`` times
+        the dual norm for Newton-Schulz (GEOMETRY.md, "Cheap dual norms")."""
+        G = self._check(G, "G")
+        return -float(np.sum(G * self.lmo(G)))
+
+    def _shape_for(self, shape) -> tuple[int, int]:
+        if shape is None:
+            if self.shape is None:
+                raise ValueError("shape: this norm was built without a shape; pass one")
+            return self.shape
+        return as_shape(shape)
+
+    def constants(self, shape=None) -> tuple[float, float, float]:
+        """``(a, b, rho)`` with ``||Z||_{r,*} <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_{r,*}``."""
+        a, b = BASE_NORMS[self.base].equivalence(self._shape_for(shape))
+        return self.radius * a, b / self.radius, a * b
+
+    def attaining(self, shape=None) -> dict[str, np.ndarray]:
+        """Matrices attaining each inequality: ``{"a": Z_a, "b": Z_b}``."""
+        dims = self._shape_for(shape)
+        base = BASE_NORMS[self.base]
+        return {"a": base.attain_a(dims), "b": base.attain_b(dims)}
+
+
+def get_norm(name: str, shape=None, radius=None, lmo_method="svd", ns_steps=None) -> Norm:
+    """Build the :class:`Norm` called ``name`` (base norm, vector alias or preset).
+
+    ``shape`` (``(d_out, d_in)``) is required by presets, whose radius depends on it, unless
+    ``radius`` is given. ``lmo_method`` (spectral norms only): ``"svd"`` (exact, default),
+    ``"ns5"``, ``"ns_cubic"``, a coefficient triple or a ``(k, 3)`` schedule.
+    """
+    if not isinstance(name, str) or name not in NORM_NAMES:
+        raise ValueError(f"name: unknown norm {name!r}; known: {', '.join(NORM_NAMES)}")
+    dims = None if shape is None else as_shape(shape)
+    if name in VECTOR_ALIASES and dims is not None and dims[1] != 1:
+        raise ValueError(f"shape: norm {name!r} is a vector norm, needs (n, 1), got {dims}")
+    base = PRESETS[name].base if name in PRESETS else VECTOR_ALIASES.get(name, name)
+    if radius is not None:
+        radius = as_positive(radius, "radius")
+    elif name in PRESETS:
+        if dims is None:
+            raise ValueError(f"shape: preset {name!r} needs the layer shape to set its radius")
+        radius = PRESETS[name].radius(*dims)
+    else:
+        radius = 1.0
+    coefficients = ns_coefficients(lmo_method, ns_steps)
+    if coefficients.shape[0] > 0 and base != "spectral":
+        raise ValueError(f"lmo_method: Newton-Schulz applies to spectral norms only, not {base!r}")
+    return Norm(name, base, radius, dims, lmo_method, coefficients)
