@@ -1,0 +1,71 @@
+"""Reference vs numba twins: equal to 1e-12 relative on every function and shape family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nalr_theory.geometry import get_norm, lmo_quality, ns_coefficients, ns_scalar_map
+from nalr_theory.geometry import _kernels as kernels
+
+from .strategies import KINDS, NONZERO_KINDS, SPECTRAL_NORMS, matrices, norm_and_matrix
+
+REL = 1e-12
+METHODS = ["svd", "ns5", "ns_cubic"]
+
+
+def assert_close(numba_value, reference_value, scale):
+    difference = np.max(np.abs(np.asarray(numba_value) - np.asarray(reference_value)))
+    assert difference <= REL * max(scale, 1e-300), (difference, scale)
+
+
+@given(norm_and_matrix())
+@settings(max_examples=200)
+def test_norm_dual_lmo_and_constants(case):
+    name, shape, G = case
+    methods = METHODS if name in SPECTRAL_NORMS else ["svd"]
+    for method in methods:
+        norm = get_norm(name, shape, lmo_method=method)
+        args = (norm.code, norm.radius)
+        assert_close(kernels.primal_norm(*args, G), norm.norm(G), abs(norm.norm(G)))
+        assert_close(kernels.dual_norm(*args, G), norm.dual(G), abs(norm.dual(G)))
+        lmo = norm.lmo(G)
+        assert_close(kernels.lmo(*args, G, norm.ns_coefficients, norm.ns_eps), lmo, norm.radius)
+        estimate = norm.dual_estimate(G)
+        assert_close(
+            kernels.dual_estimate(*args, G, norm.ns_coefficients, norm.ns_eps), estimate,
+            abs(norm.dual(G)),
+        )
+        assert np.allclose(kernels.constants(*args, *shape), norm.constants(), rtol=REL, atol=0)
+
+
+@given(G=matrices(kinds=KINDS), method=st.sampled_from(["ns5", "ns_cubic"]))
+def test_newton_schulz(G, method):
+    from nalr_theory.geometry import newton_schulz
+
+    coefficients = ns_coefficients(method)
+    assert_close(kernels.newton_schulz(G, coefficients, 1e-7), newton_schulz(G, method), 1.0)
+
+
+@given(G=matrices(kinds=NONZERO_KINDS), method=st.sampled_from(METHODS))
+def test_lmo_quality(G, method):
+    reference = lmo_quality(G, method)
+    twin = kernels.lmo_quality(G, ns_coefficients(method), 1e-7)
+    assert_close(twin, reference, 1.0)
+
+
+@pytest.mark.parametrize("method", ["ns5", "ns_cubic"])
+def test_scalar_map(method):
+    s = np.linspace(0, 1, 1001)
+    assert_close(kernels.ns_scalar_map(s, ns_coefficients(method)), ns_scalar_map(s, method), 1.0)
+
+
+def test_kernels_accept_views_of_a_flat_vector():
+    # the engine's layout: a layer is a reshaped slice of one flat float64 vector
+    rng = np.random.default_rng(0)
+    flat = rng.standard_normal(40)
+    G = flat[10:34].reshape(4, 6)
+    norm = get_norm("muon", (4, 6), lmo_method="ns5")
+    assert_close(kernels.lmo(norm.code, norm.radius, G, norm.ns_coefficients, 1e-7), norm.lmo(G), 1.0)
