@@ -61,7 +61,11 @@ def spectral_lmo(G: np.ndarray) -> np.ndarray:
 # --- frobenius (self-dual) -----------------------------------------------------------------
 
 def frobenius_primal(X: np.ndarray) -> float:
-    return float(np.sqrt(np.sum(X * X)))
+    # BLAS ddot, as in the numba twin: bit-identical, which matters inside Newton-Schulz where
+    # a last-bit difference in the normalisation is amplified (1.5x per cubic step on null
+    # directions); a pairwise np.sum would differ from numba's sequential sum
+    flat = X.ravel()
+    return float(np.sqrt(flat @ flat))
 
 
 def frobenius_lmo(G: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_matrix
+from .base_norms import frobenius_primal, spectral_lmo
 
 NS5_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 NS_CUBIC_COEFFICIENTS = (1.5, -0.5, 0.0)
@@ -92,8 +93,6 @@ def newton_schulz(G, method="ns5", steps=None, eps: float = NS_EPS) -> np.ndarra
     G = as_matrix(G, "G")
     coefficients = ns_coefficients(method, steps)
     if coefficients.shape[0] == 0:
-        from .base_norms import spectral_lmo
-
         return -spectral_lmo(G)
     return _iterate(G, coefficients, eps)
 
@@ -101,7 +100,7 @@ def newton_schulz(G, method="ns5", steps=None, eps: float = NS_EPS) -> np.ndarra
 def _iterate(G: np.ndarray, coefficients: np.ndarray, eps: float) -> np.ndarray:
     transpose = G.shape[0] > G.shape[1]
     X = G.T if transpose else G
-    X = X / (np.sqrt(np.sum(X * X)) + eps)
+    X = X / (frobenius_primal(X) + eps)
     for a, b, c in coefficients:
         A = X @ X.T
         X = a * X + (b * A + c * (A @ A)) @ X

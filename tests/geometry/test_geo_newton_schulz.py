@@ -126,3 +126,10 @@ def test_input_is_never_modified():
 @pytest.mark.parametrize("method", ["ns5", "ns_cubic"])
 def test_zero_matrix_maps_to_zero(method):
     assert np.all(newton_schulz(np.zeros((3, 2)), method) == 0)
+
+
+@given(G=matrices(kinds=NONZERO_KINDS), method=st.sampled_from(["svd", "ns5", "ns_cubic"]))
+def test_cheap_nuclear_estimate_is_kappa_lo_times_the_dual(G, method):
+    norm = get_norm("spectral", lmo_method=method)
+    kappa_lo, _ = lmo_quality(G, method)
+    assert abs(norm.dual_estimate(G) - kappa_lo * norm.dual(G)) <= 1e-10 * norm.dual(G)
