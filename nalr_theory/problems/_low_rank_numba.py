@@ -1,0 +1,51 @@
+"""numba twin of ``low_rank.py`` on the flat layout.
+
+``data = (objective, noise)`` with ``objective = (offsets, rows, cols, M_flat, M_offsets)``;
+layers alternate ``U_k`` (``rows[2k] x rank``) and ``V_k`` (``rows[2k+1] x rank``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._kernels import block, draw_noise
+
+
+@njit(cache=True)
+def _pair(x, objective, k):
+    offsets, rows, cols, M_flat, M_offsets = objective
+    U = block(x, offsets, rows, cols, 2 * k)
+    V = block(x, offsets, rows, cols, 2 * k + 1)
+    M = M_flat[M_offsets[k]:M_offsets[k + 1]].reshape(rows[2 * k], rows[2 * k + 1])
+    return U, V, U @ np.ascontiguousarray(V.T) - M
+
+
+@njit(cache=True)
+def f(x, data):
+    objective = data[0]
+    value = 0.0
+    for k in range(objective[1].shape[0] // 2):
+        _, _, R = _pair(x, objective, k)
+        value += 0.25 * np.sum(R * R)
+    return value
+
+
+@njit(cache=True)
+def grad(x, data):
+    objective = data[0]
+    offsets = objective[0]
+    g = np.empty(x.shape[0])
+    for k in range(objective[1].shape[0] // 2):
+        U, V, R = _pair(x, objective, k)
+        g[offsets[2 * k]:offsets[2 * k + 1]] = (0.5 * (R @ V)).ravel()
+        g[offsets[2 * k + 1]:offsets[2 * k + 2]] = (0.5 * (np.ascontiguousarray(R.T) @ U)).ravel()
+    return g
+
+
+@njit(cache=True)
+def oracle(x, data, t, rng):
+    g = grad(x, data)
+    n = data[1]
+    xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
+    return g + xi, xi

@@ -1,0 +1,402 @@
+"""The public problem interface (PROBLEMS.md, "What a problem declares") and the registry.
+
+Problem
+    A layered objective ``f(X^1..X^p)`` over named 2-D blocks, with its exact gradient, a
+    certified lower bound ``f_inf`` (A3), the coupling matrix ``L`` of A1 in the declared
+    layer norms where it can be certified (on the whole space or on a stated ball), and a
+    stochastic oracle ``G = grad f(X) + xi`` whose noise ``xi`` is drawn per layer by a noise
+    model (``noise.py``) or by the problem's own data sampling (minibatch).
+
+Algorithm
+    Subclasses implement four short functions on validated dicts: ``_init(rng)``,
+    ``_f(params)``, ``_grad(params)`` and, for data-sampling problems,
+    ``_minibatch_grad(params, rng, batch_size)``; ``_certify(centre, radius)`` returns the
+    ``L`` matrix when the family has one. Everything else (validation, the oracle, noise,
+    the local-smoothness report, the numba kernels record) is shared here.
+
+Guarantee
+    ``oracle(params, rng, t)`` returns ``OracleRecord(grads, noise, noise_dual, t)`` with
+    ``grads[l] = grad_l f(X) + noise[l]`` exactly and ``noise_dual[l] = ||noise[l]||_{l,*}``.
+    Calling it again at the same point draws an independent sample (the ``two_sample``
+    estimator's second draw) whenever ``second_sample_available`` is true. Same
+    ``(problem parameters, seed)``, same numbers.
+
+References
+    PROBLEMS.md, THEORY.md (A1-A3), GEOMETRY.md (norms and their Frobenius constants).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Callable, Mapping, NamedTuple
+
+import numpy as np
+
+from ..geometry import Layer, Layout, get_norm
+from ..geometry.base_norms import COL_NORM, FROBENIUS, MAX_ABS, ROW_NORM, SPECTRAL
+from ..geometry.norm import NORM_NAMES
+from . import noise as noise_models
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass(frozen=True)
+class OracleRecord:
+    """One oracle call: ``grads = grad f(X) + noise`` per layer, the added ``noise``, its
+    dual norm per layer ``noise_dual`` (the oracle value of the ``oracle`` estimator is
+    ``noise_dual[l] ** 2``) and the step ``t`` it was drawn for."""
+
+    grads: dict
+    noise: dict
+    noise_dual: dict
+    t: int = 0
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Constants of A1: ``||grad_l f(X) - grad_l f(Y)||_{l,*} <= sum_j L[l, j] ||X^j - Y^j||_j``
+    for all ``X, Y`` in ``region``: ``"whole_space"`` or ``"ball"`` (each layer
+    ``||X^l - centre[l]||_l <= radius[l]``). ``certified`` is false for estimated constants
+    (then ``notes`` says how they were estimated and that A1 is not guaranteed)."""
+
+    L: np.ndarray
+    region: str
+    certified: bool
+    norms: tuple
+    centre: dict | None = None
+    radius: np.ndarray | None = None
+    notes: str = ""
+
+
+class Kernels(NamedTuple):
+    """numba twins of a problem on the flat layout (``Layout``):
+    ``f(x, data) -> float``, ``grad(x, data) -> g`` and ``oracle(x, data, t, rng) -> (g, xi)``
+    (``g`` the noisy gradient, ``xi`` the noise in it, ``rng`` a ``numpy.random.Generator``
+    drawn exactly as the NumPy reference draws it). ``data`` is an opaque tuple of arrays to
+    pass through unchanged."""
+
+    f: Callable
+    grad: Callable
+    oracle: Callable
+    data: tuple
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False) -> float | int:
+    """Finite number ``> 0`` (``>= 0`` with ``allow_zero``), or ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    if integer and (not isinstance(value, (Integral, np.integer)) and float(value) != int(value)):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    number = int(value) if integer else float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: must be finite and {bound}, got {value!r}")
+    return number
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (Integral, np.integer)) or seed < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def per_layer(value, count: int, name: str, *, positive: bool = True) -> np.ndarray:
+    """Broadcast a scalar or check a sequence of length ``count``; finite (and ``> 0``)."""
+    array = np.asarray(value, dtype=np.float64) if not isinstance(value, str) else None
+    if array is None or array.ndim > 1:
+        raise ValueError(f"{name}: expected a number or a sequence of {count} numbers, got {value!r}")
+    array = np.broadcast_to(array, (count,)).copy() if array.ndim == 0 else array.copy()
+    if array.shape != (count,):
+        raise ValueError(f"{name}: expected {count} values (one per layer), got {array.shape[0]}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: values must be finite, got {value!r}")
+    if positive and np.any(array <= 0):
+        raise ValueError(f"{name}: values must be > 0, got {value!r}")
+    return array
+
+
+def check_norms(norms, count: int, name: str = "norms") -> tuple[str, ...]:
+    """A norm name (broadcast) or one per layer; names from GEOMETRY.md."""
+    names = (norms,) * count if isinstance(norms, str) else tuple(norms)
+    if len(names) != count:
+        raise ValueError(f"{name}: expected one norm name or {count}, got {len(names)}")
+    for item in names:
+        if not isinstance(item, str) or item not in NORM_NAMES:
+            raise ValueError(f"{name}: unknown norm {item!r}; known: {', '.join(NORM_NAMES)}")
+    return names
+
+
+def check_shapes(shapes, name: str = "shapes") -> tuple[tuple[int, int], ...]:
+    try:
+        items = [tuple(shape) for shape in shapes]
+    except TypeError:
+        raise ValueError(f"{name}: expected a sequence of (d_out, d_in) pairs, got {shapes!r}") from None
+    if not items:
+        raise ValueError(f"{name}: at least one shape is needed")
+    result = []
+    for shape in items:
+        if len(shape) != 2 or any(isinstance(d, bool) or not isinstance(d, (Integral, np.integer)) or d < 1 for d in shape):
+            raise ValueError(f"{name}: each shape must be two positive integers, got {shape!r}")
+        result.append((int(shape[0]), int(shape[1])))
+    return tuple(result)
+
+
+def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A Haar-random orthogonal ``n x n`` matrix (QR of a Gaussian with the sign fix)."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    return Q * np.sign(np.diag(R))
+
+
+def spectral_per_layer_norm(norm) -> float:
+    """``s`` with ``||X||_2 <= s ||X||_l`` for every ``X`` (tight): the operator norm of the
+    identity from the layer norm to the spectral norm."""
+    m, n = norm.shape
+    base_factor = {
+        SPECTRAL: 1.0,
+        FROBENIUS: 1.0,
+        MAX_ABS: math.sqrt(m * n),
+        COL_NORM: math.sqrt(n),
+        ROW_NORM: math.sqrt(m),
+    }[norm.code]
+    return norm.radius * base_factor
+
+
+def frobenius_to_declared(L_frobenius: np.ndarray, norms) -> np.ndarray:
+    """Transfer an A1 matrix from Frobenius norms to the declared layer norms.
+
+    With ``||Z||_{l,*} <= a_l ||Z||_F`` (GEOMETRY.md) and, by duality, ``||Z||_F <= a_j ||Z||_j``
+    (``||Z||_F = max_{||D||_F<=1} <D,Z> <= max_{||D||_{j,*} <= a_j} <D,Z> = a_j ||Z||_j``):
+    ``||dgrad_l||_{l,*} <= a_l ||dgrad_l||_F <= a_l sum_j LF[l,j] ||dX^j||_F
+    <= sum_j a_l LF[l,j] a_j ||dX^j||_j``. Both transfers use ``a``; ``b`` (and
+    ``rho = a b``) go the wrong way for an upper bound.
+    """
+    a = np.array([norm.constants()[0] for norm in norms])
+    return a[:, None] * L_frobenius * a[None, :]
+
+
+# --------------------------------------------------------------------------- the interface
+
+class Problem(ABC):
+    """Base class of every problem (see module docstring). Public attributes:
+    ``name``, ``layers`` (tuple of ``Layer``), ``layout``, ``noise`` (a bound noise model),
+    ``f_inf``, ``certified`` (whether ``certificate()`` is a proof or an estimate),
+    ``second_sample_available``, ``sigma_lo``/``sigma_hi`` (per layer, ``None`` when not
+    bounded), ``sigma`` (A2v constant per layer; ``inf`` for infinite variance), ``params``
+    (the constructor parameters, for reproducibility)."""
+
+    name: str = "problem"
+    certified: bool = False
+    supports_minibatch: bool = False
+
+    def __init__(self, layers, noise, params: dict):
+        self.layers = tuple(layers)
+        self.layout = Layout(self.layers)
+        self.params = dict(params)
+        self.noise = noise_models.bind(noise, self.layout)
+        if self.noise.kind == "minibatch" and not self.supports_minibatch:
+            raise ValueError(f"noise: minibatch noise needs a data-sampling problem; {self.name!r} has none")
+        if self.noise.kind == "minibatch":
+            self.noise.check_batch(self.dataset_size)
+
+    # ---- what subclasses provide
+    @abstractmethod
+    def _init(self, rng: np.random.Generator) -> dict: ...
+
+    @abstractmethod
+    def _f(self, params: dict) -> float: ...
+
+    @abstractmethod
+    def _grad(self, params: dict) -> dict: ...
+
+    def _minibatch_grad(self, params: dict, rng: np.random.Generator, batch_size: int) -> dict:
+        raise NotImplementedError
+
+    def _certify(self, centre: dict | None, radius: np.ndarray | None) -> np.ndarray | None:
+        return None
+
+    def _kernels(self) -> Kernels:
+        raise NotImplementedError(f"{type(self).__name__} has no numba kernels")
+
+    @property
+    def f_inf(self) -> float:
+        return 0.0
+
+    @property
+    def dataset_size(self) -> int:
+        raise NotImplementedError
+
+    # ---- public API
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.layout.names
+
+    @property
+    def second_sample_available(self) -> bool:
+        return self.noise.second_sample_available
+
+    @property
+    def sigma_lo(self):
+        return self.noise.sigma_lo
+
+    @property
+    def sigma_hi(self):
+        return self.noise.sigma_hi
+
+    @property
+    def sigma(self):
+        return self.noise.sigma
+
+    def init(self, seed) -> dict:
+        """Initial point from ``seed`` (a new dict of new arrays)."""
+        return self._init(np.random.default_rng(check_seed(seed)))
+
+    def f(self, params) -> float:
+        return float(self._f(self.layout.check_tree(params, "params")))
+
+    def grad(self, params) -> dict:
+        """Exact gradient ``{layer: grad_l f(X)}`` (new arrays)."""
+        return self._grad(self.layout.check_tree(params, "params"))
+
+    def oracle(self, params, rng: np.random.Generator, t: int = 0) -> OracleRecord:
+        """Stochastic gradient at ``params`` for step ``t`` (time-varying noise reads ``t``)."""
+        params = self.layout.check_tree(params, "params")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+        t = check_positive(t, "t", integer=True, allow_zero=True)
+        if self.noise.kind == "minibatch":
+            exact = self._grad(params)
+            grads = self._minibatch_grad(params, rng, self.noise.batch_size)
+            noise = {name: grads[name] - exact[name] for name in self.names}
+        else:
+            exact = self._grad(params)
+            noise = self.noise.draw(t, rng)
+            grads = {name: exact[name] + noise[name] for name in self.names}
+        noise_dual = {name: norm.dual(noise[name]) for name, norm in zip(self.names, self.layout.norms)}
+        return OracleRecord(grads, noise, noise_dual, int(t))
+
+    def certificate(self, radius=None, centre=None) -> Certificate:
+        """A1 constants. Families certified on a ball take ``radius`` (per layer, declared
+        norms; default the ``ball_radius`` parameter) and ``centre`` (a params dict; default
+        the origin). Families with estimated constants return ``certified=False``."""
+        centre = None if centre is None else self.layout.check_tree(centre, "centre")
+        if radius is not None:
+            radius = per_layer(radius, len(self.layers), "radius")
+        return self._certificate(centre, radius)
+
+    def _certificate(self, centre, radius) -> Certificate:
+        raise NotImplementedError
+
+    def travel_certificate(self, start, step_sums) -> Certificate:
+        """The certified ball of a run: LMO steps have ``||dX^l||_l <= eta_t^l w_t^l``, so the
+        iterates stay in ``||X^l - start^l||_l <= sum_t eta_t^l w_t^l = step_sums[l]``."""
+        return self.certificate(radius=step_sums, centre=start)
+
+    def local_smoothness(self, trajectory, certificate: Certificate | None = None):
+        """Local-smoothness report along ``trajectory`` (a list of params dicts); see
+        :func:`nalr_theory.problems.smoothness.local_smoothness`."""
+        from .smoothness import local_smoothness
+
+        return local_smoothness(self, trajectory, certificate)
+
+    @property
+    def kernels(self) -> Kernels:
+        """numba twins (``Kernels``) on the flat layout ``self.layout``."""
+        return self._kernels()
+
+    def flatten(self, params) -> np.ndarray:
+        return self.layout.flatten(params, "params")
+
+    def unflatten(self, vector) -> dict:
+        return self.layout.unflatten(vector)
+
+    def describe(self) -> dict:
+        """JSON-friendly summary: name, parameters, layers, noise, constants."""
+        return {
+            "name": self.name,
+            "params": {k: _plain(v) for k, v in self.params.items() if k != "noise"},
+            "layers": [{"name": l.name, "shape": list(l.shape), "norm": l.norm} for l in self.layers],
+            "noise": self.noise.describe(),
+            "f_inf": self.f_inf,
+            "certified": self.certified,
+            "second_sample_available": self.second_sample_available,
+        }
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{l.name}{l.shape}:{l.norm}" for l in self.layers)
+        return f"<{type(self).__name__} {self.name!r} [{shapes}] noise={self.noise.kind}>"
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, builtins.list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def make_layers(prefix_names, shapes, norms) -> tuple[Layer, ...]:
+    """``Layer`` objects, checking every norm against its shape (ValueError names ``norms``)."""
+    layers = []
+    for name, shape, norm in zip(prefix_names, shapes, norms):
+        try:
+            get_norm(norm, shape)
+        except ValueError as error:
+            raise ValueError(f"norms: layer {name!r}: {error}") from None
+        layers.append(Layer(name, shape, norm))
+    return tuple(layers)
+
+
+# --------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Callable[..., Problem]] = {}
+
+
+def register(name: str, factory: Callable[..., Problem]) -> None:
+    """Make ``problems.get(name, **params)`` call ``factory(**params)`` (user problems too)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("name: expected a non-empty string")
+    if not callable(factory):
+        raise ValueError("factory: expected a callable returning a Problem")
+    _REGISTRY[name] = factory
+
+
+def get(name: str, **params) -> Problem:
+    """Build the registered problem ``name`` with ``params`` (see each family's docstring)."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"name: unknown problem {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name](**params)
+
+
+def list() -> builtins.list[str]:  # noqa: A001 - the public name fixed by the issue
+    """Names of the registered problems."""
+    return sorted(_REGISTRY)
+
+
+__all__ = [
+    "Certificate",
+    "Kernels",
+    "OracleRecord",
+    "Problem",
+    "frobenius_to_declared",
+    "get",
+    "list",
+    "register",
+]
+
+
+def ball_spectral_bounds(layout, centre, radius) -> np.ndarray:
+    """``rho_l >= ||X^l||_2`` for every ``X`` with ``||X^l - centre^l||_l <= radius[l]``:
+    ``rho_l = ||centre^l||_2 + s_l radius[l]`` (``s_l`` from :func:`spectral_per_layer_norm`)."""
+    bounds = np.empty(len(layout))
+    for index, (name, norm) in enumerate(zip(layout.names, layout.norms)):
+        middle = 0.0 if centre is None else float(np.linalg.norm(centre[name], 2))
+        bounds[index] = middle + spectral_per_layer_norm(norm) * radius[index]
+    return bounds
