@@ -320,7 +320,7 @@ class Problem(ABC):
         return {
             "name": self.name,
             "params": {k: _plain(v) for k, v in self.params.items() if k != "noise"},
-            "layers": [{"name": l.name, "shape": list(l.shape), "norm": l.norm} for l in self.layers],
+            "layers": [{"name": l.name, "shape": builtins.list(l.shape), "norm": l.norm} for l in self.layers],
             "noise": self.noise.describe(),
             "f_inf": self.f_inf,
             "certified": self.certified,
