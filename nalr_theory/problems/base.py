@@ -123,7 +123,10 @@ def per_layer(value, count: int, name: str, *, positive: bool = True) -> np.ndar
 
 def check_norms(norms, count: int, name: str = "norms") -> tuple[str, ...]:
     """A norm name (broadcast) or one per layer; names from GEOMETRY.md."""
-    names = (norms,) * count if isinstance(norms, str) else tuple(norms)
+    try:
+        names = (norms,) * count if isinstance(norms, str) else tuple(norms)
+    except TypeError:
+        raise ValueError(f"{name}: expected a norm name or a sequence of names, got {norms!r}") from None
     if len(names) != count:
         raise ValueError(f"{name}: expected one norm name or {count}, got {len(names)}")
     for item in names:
