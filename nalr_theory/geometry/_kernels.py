@@ -30,6 +30,29 @@ def frobenius_norm(X):
 
 
 @njit(cache=True)
+def column_norms(X):
+    # row-major sweep: contiguous reads, and the same summation order as np.sum(axis=0)
+    m, n = X.shape
+    squares = np.zeros(n)
+    for i in range(m):
+        for j in range(n):
+            squares[j] += X[i, j] * X[i, j]
+    return np.sqrt(squares)
+
+
+@njit(cache=True)
+def row_norms(X):
+    m, n = X.shape
+    norms = np.empty(m)
+    for i in range(m):
+        total = 0.0
+        for j in range(n):
+            total += X[i, j] * X[i, j]
+        norms[i] = np.sqrt(total)
+    return norms
+
+
+@njit(cache=True)
 def primal_norm(code, radius, X):
     """``||X||_r = ||X|| / r`` for the base norm ``code``."""
     m, n = X.shape
@@ -40,13 +63,9 @@ def primal_norm(code, radius, X):
     elif code == MAX_ABS:
         value = np.max(np.abs(X))
     elif code == COL_NORM:
-        value = 0.0
-        for j in range(n):
-            value = max(value, np.sqrt(np.sum(X[:, j] ** 2)))
+        value = np.max(column_norms(X))
     else:
-        value = 0.0
-        for i in range(m):
-            value = max(value, np.sqrt(np.sum(X[i, :] ** 2)))
+        value = np.max(row_norms(X))
     return value / radius
 
 
@@ -61,13 +80,9 @@ def dual_norm(code, radius, G):
     elif code == MAX_ABS:
         value = np.sum(np.abs(G))
     elif code == COL_NORM:
-        value = 0.0
-        for j in range(n):
-            value += np.sqrt(np.sum(G[:, j] ** 2))
+        value = np.sum(column_norms(G))
     else:
-        value = 0.0
-        for i in range(m):
-            value += np.sqrt(np.sum(G[i, :] ** 2))
+        value = np.sum(row_norms(G))
     return radius * value
 
 
@@ -84,7 +99,7 @@ def newton_schulz(G, coefficients, eps):
         a = coefficients[k, 0]
         b = coefficients[k, 1]
         c = coefficients[k, 2]
-        A = X @ np.ascontiguousarray(X.T)
+        A = X @ X.T
         X = a * X + (b * A + c * (A @ A)) @ X
     if transpose:
         return np.ascontiguousarray(X.T)
@@ -108,6 +123,16 @@ def polar_factor_svd(G):
 
 
 @njit(cache=True)
+def _reciprocal_or_zero(norms):
+    # zero columns/rows stay zero (GEOMETRY.md tie-break), as in base_norms._safe_normalise
+    out = np.zeros_like(norms)
+    for k in range(norms.shape[0]):
+        if norms[k] > 0.0:
+            out[k] = 1.0 / norms[k]
+    return out
+
+
+@njit(cache=True)
 def lmo(code, radius, G, coefficients, eps):
     """``lmo_r(G)`` for the base norm ``code`` (a new array)."""
     m, n = G.shape
@@ -124,15 +149,15 @@ def lmo(code, radius, G, coefficients, eps):
     elif code == MAX_ABS:
         out = -np.sign(G)
     elif code == COL_NORM:
-        for j in range(n):
-            norm = np.sqrt(np.sum(G[:, j] ** 2))
-            if norm > 0.0:
-                out[:, j] = -G[:, j] / norm
-    else:
+        scale = _reciprocal_or_zero(column_norms(G))
         for i in range(m):
-            norm = np.sqrt(np.sum(G[i, :] ** 2))
-            if norm > 0.0:
-                out[i, :] = -G[i, :] / norm
+            for j in range(n):
+                out[i, j] = -G[i, j] * scale[j]
+    else:
+        scale = _reciprocal_or_zero(row_norms(G))
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = -G[i, j] * scale[i]
     return radius * out
 
 
