@@ -1,12 +1,12 @@
 """Lemmas L1-L4 of THEORY.md, each a sympy statement with a machine check.
 
-Problem
+Setting
     The analysed family is ``B_0 = 0``, ``B_t = beta B_{t-1} + (1-beta) G_t``,
     ``X_{t+1}^l = X_t^l + eta w_t^l d_t^l``, ``d_t^l = lmo_l(B_t^l)`` (or an approximate LMO
     with ``<B, d> <= -kappa_lo ||B||_*``, ``||d|| <= kappa_hi``), ``g_t = grad f(X_t)``,
     ``eps_t = B_t - g_t``, ``G_t = g_t + xi_t``.
 
-Algorithm (the four lemmas)
+Statement
     * **L1 (one step).** ``f(X_{t+1}) <= f(X_t) - eta kappa_lo sum_l w ||g^l||_*
       + eta (kappa_lo + kappa_hi) sum_l w ||eps^l||_* + (eta^2 kappa_hi^2 / 2) w^T L w``;
       the exact LMO is ``kappa_lo = kappa_hi = 1`` (obtained by substitution).
@@ -22,7 +22,14 @@ Algorithm (the four lemmas)
       ``beta (1 - beta^(t-1))/(1-beta)`` and ``min(rho sqrt((1-beta)(1-beta^(2t))/(1+beta)),
       1 - beta^t)``.
 
-Guarantee
+Proof sketch
+    Each :class:`~nalr_theory.theory.statement.Statement` carries its own sketch: L1 from
+    ``<g, d> = <B, d> - <eps, d>`` and A1's consequence; L2 by unrolling the recursion
+    ``eps_t = beta eps_{t-1} + beta (g_{t-1} - g_t) + (1-beta) xi_t``; L3 from Frobenius
+    orthogonality of martingale increments (first branch) or the triangle inequality
+    (second); L4 from L2, A1 (drift), L3 (noise) and the geometric sums.
+
+Check
     L2 is verified symbolically for ``t = 1..5`` both against the recursion and against the
     algorithm's definition (``verify_l2``); the geometric sums and the L3 regime threshold
     ``1 - beta < 2/(rho^2 + 1)`` are derived by sympy (``verify_geometric_sums``,
@@ -280,7 +287,9 @@ def momentum_coefficient_sums() -> dict[str, sp.Expr]:
         "g1_time": closed(b**t, (t, 1, horizon)),
         "drift_time": closed(b * (1 - b ** (t - 1)) / (1 - b), (t, 1, horizon)),
         "geometric": closed(b**k, (k, 1, sp.oo)),
-        "square": sp.factor(sp.simplify((1 - b) ** 2 * _generic_branch(sp.summation(b ** (2 * (k - 1)), (k, 1, sp.oo))))).subs(b, beta),
+        "square": sp.factor(sp.simplify(
+            (1 - b) ** 2 * _generic_branch(sp.summation(b ** (2 * (k - 1)), (k, 1, sp.oo)))
+        )).subs(b, beta),
     }
 
 

@@ -46,9 +46,9 @@ import numpy as np
 import sympy as sp
 
 from . import _validation as check
-from .finite_sums import MomentumNoiseSum, momentum_noise_sum
+from .finite_sums import MomentumNoiseSum, momentum_noise_sum, momentum_noise_term
 from .lemmas import coupled_step, lemma_l1_inexact, lemma_l4, lemma_l4_finite, momentum_coefficient_sums
-from .statement import Expectation, Statement, replace_indexed
+from .statement import Expectation, Statement
 from .symbols import (
     G1,
     Q,
@@ -135,6 +135,8 @@ def derive_theorem(form: str = "theorem") -> DerivedBound:
         drift_time = sums["drift_time"] * eta * kappa_hi
         if sp.simplify(drift_coefficient - eta * kappa_hi * sums["drift"]) != 0:  # pragma: no cover
             raise AssertionError("L4 drift coefficient differs from the derived geometric sum")
+        if noise_cap != momentum_noise_term(t, beta, rho[l]):  # pragma: no cover
+            raise AssertionError("L4 finite noise cap differs from the summand of MomentumNoiseSum")
         noise_summand = w_hi[l] * sigma[l] * MomentumNoiseSum(T, beta, rho[l]) / T
     else:
         # THEORY.md's display: sum_t beta^t <= beta/(1-beta), the other terms constant in t.
@@ -389,7 +391,8 @@ def bound(T, eta, beta, *, Delta, L, rho, sigma, g1, w_hi=None, w_lo=None, kappa
     arguments = (horizon, step, momentum, constants.Delta, constants.kappa_lo, constants.kappa_hi,
                  constants.G1, constants.Q, noise_average)
     if terms:
-        return {name: _as_output(np.broadcast_to(function(*arguments), horizon.shape)) for name, function in term_functions.items()}
+        return {name: _as_output(np.broadcast_to(function(*arguments), horizon.shape))
+                for name, function in term_functions.items()}
     value = np.broadcast_to(total(*arguments), horizon.shape) / _measure_factor(constants, measure)
     return _as_output(value)
 

@@ -56,7 +56,8 @@ def test_geometric_sums_closed_forms():
     c = (1 - b) * b ** (steps - np.arange(1, steps + 1))
     assert float(sums["sum_sq"].subs({beta: b, t: steps})) == pytest.approx(np.sum(c**2), rel=1e-13)
     assert float(sums["sum_abs"].subs({beta: b, t: steps})) == pytest.approx(np.sum(np.abs(c)), rel=1e-13)
-    assert float(sums["drift"].subs({beta: b, t: steps})) == pytest.approx(sum(b ** (steps - kk + 1) for kk in range(2, steps + 1)), rel=1e-13)
+    drift = sum(b ** (steps - kk + 1) for kk in range(2, steps + 1))
+    assert float(sums["drift"].subs({beta: b, t: steps})) == pytest.approx(drift, rel=1e-13)
     horizon = sp.Symbol("T", positive=True)
     assert float(sums["drift_time"].subs({beta: b, horizon: 11})) == pytest.approx(
         sum(sum(b**i for i in range(1, tt)) for tt in range(1, 12)), rel=1e-13)

@@ -189,3 +189,28 @@ def test_theorem_bound_holds_in_expectation_with_lanton_weights(norm):
     assert upper <= value
     value_on_path = bound(T, eta, beta, **constants)  # w_hi = 1: weighted-on-path form
     assert on_path.mean() + 3 * on_path.std(ddof=1) / np.sqrt(paths) <= value_on_path
+
+
+def test_l1_inexact_holds_with_newton_schulz_directions_from_geometry():
+    """The real approximate LMO (Muon's ns5, from nalr_theory.geometry) with its measured kappas."""
+    from nalr_theory.geometry import get_norm
+
+    problem = make_problem("spectral", seed=14, shape=(4, 3))
+    ns5 = get_norm("spectral", lmo_method="ns5")
+
+    def direction(B):
+        out = np.empty_like(B)
+        for index in np.ndindex(B.shape[:-2]):
+            out[index] = ns5.lmo(B[index])
+        return out
+
+    X1 = np.zeros(problem.M.shape)
+    lows = []
+    for step in run(problem, X1, T=25, eta=0.05, beta=0.9, paths=12, seed=15, direction=direction):
+        B, d = step["B"], step["d"]
+        kappa_lo = np.min(-np.einsum("...ij,...ij->...", B, d) / dual_norm(B, "spectral"), axis=-1)
+        kappa_hi = np.max(primal_norm(d, "spectral"), axis=-1)
+        lows.append(kappa_lo.min())
+        rhs = _l1_rhs(lemma_l1_inexact(), problem, step, eta=0.05, kappa_lo=kappa_lo, kappa_hi=kappa_hi)
+        assert np.all(problem.f(step["X_next"]) <= rhs + 1e-10 * (1 + np.abs(rhs)))
+    assert min(lows) < 0.99  # ns5 is genuinely inexact

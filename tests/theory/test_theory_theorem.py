@@ -37,7 +37,8 @@ def _theory_md_display(T_, eta_, beta_, Delta_, L_, rho_, sigma_, g1_, w_hi_):
 
 def test_derived_theorem_equals_theory_md_symbolically():
     aggregated = derive_theorem("theorem").aggregated.subs({kappa_lo: 1, kappa_hi: 1})
-    typed = Delta / (eta * T) + 2 * beta / ((1 - beta) * T) * G1 + eta * (2 * beta / (1 - beta) + sp.Rational(1, 2)) * Q + 2 * NOISE_SUM
+    typed = (Delta / (eta * T) + 2 * beta / ((1 - beta) * T) * G1
+             + eta * (2 * beta / (1 - beta) + sp.Rational(1, 2)) * Q + 2 * NOISE_SUM)
     assert sp.simplify(aggregated - typed) == 0
 
 
