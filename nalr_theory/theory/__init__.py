@@ -83,6 +83,7 @@ from .schedules import (
     leading_powers,
     optimal_constants,
     predicted_curve,
+    rho_regime_horizon,
     schedule_expansion,
     tuned_schedule,
 )
@@ -146,6 +147,7 @@ __all__ = [
     "problem_constants",
     "render_text",
     "rho_branch_threshold",
+    "rho_regime_horizon",
     "schedule_expansion",
     "special_case",
     "theorem_exact_lmo",

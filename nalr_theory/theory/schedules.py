@@ -256,6 +256,21 @@ def feasibility_horizon(A, B, C):
     return value if np.ndim(value) else float(value)
 
 
+def rho_regime_horizon(c_beta_value, rho):
+    """Smallest ``T`` from which every layer's L3 cap is in its ``rho`` branch under the schedule.
+
+    ``rho_l sqrt((1-beta)/(1+beta)) <= 1`` with ``1 - beta = c_beta T^(-1/2)`` holds for all
+    layers iff ``T >= (c_beta (rho_max^2 + 1) / 2)^2``. The asymptotic expansion (and hence the
+    leading power and ``C = sqrt(2) N``) describes the bound from there on; before it the
+    ``min(1, .)`` cap is active for the layers with the largest ``rho`` (THEORY.md leaves this
+    implicit).
+    """
+    cb = check.positive(c_beta_value, "c_beta")
+    factors = check.positive(np.atleast_1d(rho), "rho")
+    value = (cb * (np.max(factors) ** 2 + 1.0) / 2.0) ** 2
+    return value if np.ndim(value) else float(value)
+
+
 @dataclass(frozen=True)
 class TunedSchedule:
     """The horizon-tuned schedule on a grid of horizons.
@@ -345,6 +360,7 @@ __all__ = [
     "optimal_constant_symbols",
     "optimal_constants",
     "predicted_curve",
+    "rho_regime_horizon",
     "schedule_expansion",
     "tuned_schedule",
 ]

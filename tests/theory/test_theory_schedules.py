@@ -15,6 +15,7 @@ from nalr_theory.theory import (
     leading_powers,
     optimal_constants,
     predicted_curve,
+    rho_regime_horizon,
     schedule_expansion,
     tuned_schedule,
 )
@@ -261,3 +262,13 @@ def test_leading_coefficients_reject_bad_input():
         leading_coefficients(1.0, [[-1.0]], [1.0], [1.0])
     with pytest.raises(ValueError, match="T"):
         tuned_schedule(0, 1.0, 1.0, 1.0)
+
+
+def test_rho_regime_horizon_marks_where_every_cap_is_in_its_rho_branch():
+    rho = np.array([1.0, 5.0, 3.0])
+    c_b = 2.5
+    horizon = rho_regime_horizon(c_b, rho)
+    for T, inside in ((np.ceil(horizon * 1.001), True), (np.floor(horizon * 0.999), False)):
+        beta_value = 1 - c_b / np.sqrt(T)
+        caps = rho * np.sqrt((1 - beta_value) / (1 + beta_value))
+        assert bool(np.all(caps <= 1)) == inside
