@@ -30,9 +30,9 @@ from __future__ import annotations
 import builtins
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Callable, Mapping, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -403,3 +403,28 @@ def ball_spectral_bounds(layout, centre, radius) -> np.ndarray:
         middle = 0.0 if centre is None else float(np.linalg.norm(centre[name], 2))
         bounds[index] = middle + spectral_per_layer_norm(norm) * radius[index]
     return bounds
+
+
+class DataProblem(Problem):
+    """A problem fitted to a finite synthetic data set (``inputs``, ``targets``), with natural
+    minibatch noise. Its smoothness constants are *estimated* on a ball of radius
+    ``ball_radius`` around the centre, never certified; its numba twin lives in the module
+    named by ``kernel_module`` (imported on first use, so importing the package compiles
+    nothing) and closes over the layout, the data and the batch size."""
+
+    supports_minibatch = True
+    kernel_module: str = ""
+
+    def _certificate(self, centre, radius):
+        from .smoothness import estimated_certificate
+
+        return estimated_certificate(self, centre, self.ball_radius if radius is None else radius)
+
+    def _kernels(self) -> Kernels:
+        import importlib
+
+        kernels = importlib.import_module(self.kernel_module, __package__)
+        layout = self.layout
+        objective = (layout.offsets, layout.rows, layout.cols, self.inputs.copy(), self.targets.copy(),
+                     np.int64(self.noise.batch_size))
+        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))

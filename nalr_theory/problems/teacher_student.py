@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (Kernels, Problem, check_norms, check_positive, check_seed, make_layers, per_layer,
+from .base import (DataProblem, check_norms, check_positive, check_seed, make_layers, per_layer,
                    register)
 from .noise import minibatch
 
@@ -45,7 +45,7 @@ def mlp_loss_grad(W1, W2, W3, X, Y):
     return 0.5 * np.sum(residual * E), (d1 @ X.T, d2 @ a1.T, E @ a2.T)
 
 
-class TeacherStudent(Problem):
+class TeacherStudent(DataProblem):
     """Teacher-student MLP. Parameters: ``input_dim``, ``hidden``, ``output_dim``,
     ``teacher_hidden``, ``samples`` (``N``), ``norms``, ``init_scale`` (entries
     ``N(0, init_scale^2 / fan_in)``), ``ball_radius`` (probe region of the estimate),
@@ -53,8 +53,8 @@ class TeacherStudent(Problem):
     on top of the full-batch gradient)."""
 
     name = "teacher_student"
+    kernel_module = "._teacher_student_numba"
     certified = False
-    supports_minibatch = True
 
     def __init__(self, input_dim=8, hidden=16, output_dim=2, teacher_hidden=8, samples=256, norms="spectral",
                  init_scale=1.0, ball_radius=0.5, instance_seed=0, noise=None):
@@ -98,19 +98,6 @@ class TeacherStudent(Problem):
         index = rng.integers(0, self.samples, batch_size)
         grads = mlp_loss_grad(params["W1"], params["W2"], params["W3"], self.inputs[:, index], self.targets[:, index])[1]
         return dict(zip(self.names, grads))
-
-    def _certificate(self, centre, radius):
-        from .smoothness import estimated_certificate
-
-        return estimated_certificate(self, centre, self.ball_radius if radius is None else radius)
-
-    def _kernels(self):
-        from . import _teacher_student_numba as kernels
-
-        layout = self.layout
-        objective = (layout.offsets, layout.rows, layout.cols, self.inputs.copy(), self.targets.copy(),
-                     np.int64(self.noise.batch_size))
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
 
 
 register("teacher_student", TeacherStudent)

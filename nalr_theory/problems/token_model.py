@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (Kernels, Problem, check_norms, check_positive, check_seed, make_layers, per_layer,
+from .base import (DataProblem, check_norms, check_positive, check_seed, make_layers, per_layer,
                    register)
 from .noise import minibatch
 
@@ -77,7 +77,7 @@ def markov_pairs(rng, vocab, peak, sequences, length):
     return tokens[:, :-1].ravel().copy(), tokens[:, 1:].ravel().copy()
 
 
-class TokenModel(Problem):
+class TokenModel(DataProblem):
     """Token model. Parameters: ``vocab`` (``V``), ``width`` (``d``), ``hidden_layers``,
     ``sequences``, ``sequence_length``, ``peak``, ``embed_norm``/``head_norm`` (default
     ``"sign"``), ``hidden_norm`` (default ``"spectral"``), ``init_scale`` (hidden and head
@@ -85,8 +85,8 @@ class TokenModel(Problem):
     of the estimated ``L``), ``instance_seed``, ``noise`` (default ``minibatch(32)``)."""
 
     name = "token_model"
+    kernel_module = "._token_model_numba"
     certified = False
-    supports_minibatch = True
 
     def __init__(self, vocab=16, width=16, hidden_layers=2, sequences=16, sequence_length=33, peak=0.9,
                  embed_norm="sign", hidden_norm="spectral", head_norm="sign", init_scale=1.0, ball_radius=0.5,
@@ -155,19 +155,6 @@ class TokenModel(Problem):
     def _minibatch_grad(self, params, rng, batch_size):
         index = rng.integers(0, self.inputs.size, batch_size)
         return self._pack(token_loss_grad(*self._split(params), self.inputs[index], self.targets[index]))
-
-    def _certificate(self, centre, radius):
-        from .smoothness import estimated_certificate
-
-        return estimated_certificate(self, centre, self.ball_radius if radius is None else radius)
-
-    def _kernels(self):
-        from . import _token_model_numba as kernels
-
-        layout = self.layout
-        objective = (layout.offsets, layout.rows, layout.cols, self.inputs.copy(), self.targets.copy(),
-                     np.int64(self.noise.batch_size))
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
 
 
 register("token_model", TokenModel)
