@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, ROW_NORM, SPECTRAL
+from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, SPECTRAL  # else: ROW_NORM
 
 _EPS64 = np.finfo(np.float64).eps
 
