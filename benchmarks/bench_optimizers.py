@@ -2,8 +2,9 @@
 
 1. LANTON's per-step cost over its base's (D-Muon, Newton-Schulz LMO), for each noise
    estimator and each way of computing the dual norm (``exact`` SVD, ``ns`` the cheap
-   estimate of GEOMETRY.md, ``gram`` the Gram-eigenvalue nuclear norm); target <= 1.2x with
-   ``consecutive`` and a cheap dual. Both backends: the NumPy reference (``Optimizer.step``)
+   estimate of GEOMETRY.md, ``gram`` the Gram-eigenvalue nuclear norm, ``quadrature`` the
+   certified Gauss-Radau lower bound from two GEMMs); target <= 1.2x with ``consecutive``
+   and a cheap dual. Both backends: the NumPy reference (``Optimizer.step``)
    and the numba kernel as the engine calls it (``_kernels.step`` on flat arrays).
 2. numba over reference per-step speed (> 1: numba faster) for every method, on a small
    model (8 layers of 32x32) and a large one (4 layers of 512x512); the kernel called
@@ -129,8 +130,8 @@ def numba_speedup(models, rounds, min_seconds) -> str:
         "dmuon": lambda layers: optimizers.dmuon(layers),
         "fixed_layerwise (svd)": lambda layers: optimizers.fixed_layerwise(
             layers, 0.01, {l.name: 1.0 / (1 + i) for i, l in enumerate(layers)}),
-        "lanton (dmuon, consecutive, gram)": lambda layers: optimizers.lanton(layers, 0.01, base="dmuon",
-                                                                              dual="gram"),
+        "lanton (dmuon, consecutive, quadrature)": lambda layers: optimizers.lanton(layers, 0.01, base="dmuon",
+                                                                                    dual="quadrature"),
         "normuon": lambda layers: optimizers.normuon(layers),
         "adamw": lambda layers: optimizers.adamw(layers),
     }

@@ -5,6 +5,7 @@ Public API (fixed; notebooks and docs rely on it)::
     norm = get_norm("muon", shape=(64, 32))         # .norm .dual .lmo .constants .attaining
     newton_schulz(G, method="ns5", steps=None)      # approximate polar factor U V^T
     lmo_quality(G, method) -> (kappa_lo, kappa_hi)  # approximate-LMO constants
+    nuclear_norm_bounds(Z) -> (lower, upper)        # SVD-free certified nuclear-norm bounds
     ns_scalar_map(s, method) (alias phi_k)          # NS on one singular value
 
 The numba twins live in :mod:`nalr_theory.geometry._kernels`.
@@ -24,6 +25,7 @@ from .newton_schulz import (
 )
 from .layout import Layer, Layout, as_layers
 from .norm import NORM_NAMES, Norm, get_norm
+from .nuclear_quadrature import nuclear_norm_bounds
 from .presets import PRESETS
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "ns_band",
     "ns_coefficients",
     "ns_scalar_map",
+    "nuclear_norm_bounds",
     "phi_k",
     "rank_tolerance",
 ]

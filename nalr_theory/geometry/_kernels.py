@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, SPECTRAL  # else: ROW_NORM
+from .nuclear_quadrature import two_node_rule as _two_node_rule_py
 
 _EPS64 = np.finfo(np.float64).eps
 
@@ -202,3 +203,78 @@ def lmo_quality(G, coefficients, eps):
     kappa_lo = -np.sum(G * direction) / np.sum(singular_values(G))
     kappa_hi = singular_values(direction)[0]
     return kappa_lo, kappa_hi
+
+
+
+# the scalar closed form: the reference function compiled as is (one source for both sides)
+two_node_rule = njit(cache=True)(_two_node_rule_py)
+
+
+@njit(cache=True)
+def gram_products(Z):
+    """Twin of ``nuclear_quadrature.gram_products`` (empty ``A`` when ``F = 0``)."""
+    m, n = Z.shape
+    F = frobenius_norm(Z)
+    if F == 0.0:
+        return 0.0, np.zeros((0, 0)), np.zeros((0, 0))
+    if m <= n:
+        A = Z @ Z.T  # BLAS reads the transposed (F-ordered) view: no copy
+    else:
+        A = Z.T @ Z
+    A *= 1.0 / (F * F)
+    return F, A, A @ A
+
+
+@njit(cache=True)
+def central_products(A, A2, mean):
+    """Twin of ``nuclear_quadrature.central_products``, one fused pass, no temporaries."""
+    k = A.shape[0]
+    squares, cross, residual = 0.0, 0.0, 0.0
+    for i in range(k):
+        for j in range(k):
+            e = A[i, j] - mean if i == j else A[i, j]
+            r = A2[i, j] - mean * A[i, j]
+            squares += e * e
+            cross += e * r
+            residual += r * r
+    return squares, cross, residual
+
+
+@njit(cache=True)
+def radau_lower(F, A, A2):
+    """Twin of ``nuclear_quadrature.radau_lower``, one fused pass, no temporaries."""
+    if F == 0.0:
+        return 0.0
+    flat = A.ravel()
+    mean = np.dot(flat, flat)  # BLAS ddot, as the reference
+    variance, third = 0.0, 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            r = A2[i, j] - mean * A[i, j]
+            variance += A[i, j] * r
+            third += r * r
+    return F * two_node_rule(mean, variance, third, -0.5)
+
+
+@njit(cache=True)
+def gauss_upper(F, A, A2):
+    """Twin of ``nuclear_quadrature.gauss_upper``."""
+    if F == 0.0:
+        return 0.0
+    k = A.shape[0]
+    squares, cross, _ = central_products(A, A2, 1.0 / k)
+    return F * k * two_node_rule(1.0 / k, squares / k, cross / k, 0.5)
+
+
+@njit(cache=True)
+def nuclear_norm_lower(Z):
+    """Twin of ``nuclear_quadrature.nuclear_norm_lower``."""
+    F, A, A2 = gram_products(Z)
+    return radau_lower(F, A, A2)
+
+
+@njit(cache=True)
+def nuclear_norm_bounds(Z):
+    """Twin of ``nuclear_quadrature.nuclear_norm_bounds``."""
+    F, A, A2 = gram_products(Z)
+    return radau_lower(F, A, A2), gauss_upper(F, A, A2)

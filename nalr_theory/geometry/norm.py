@@ -15,7 +15,8 @@ Algorithm
 Guarantee
     ``<G, lmo(G)> = -||G||_*`` and ``||lmo(G)|| = 1`` for ``G != 0`` (exact LMO);
     ``||Z||_* <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_*`` with ``constants() = (a, b, rho)``,
-    both attained (``attaining()``), ``rho = a b`` independent of the radius.
+    both attained (``attaining()``), ``rho = a b`` independent of the radius;
+    ``dual_bounds(G)`` brackets the dual norm without an SVD (``nuclear_quadrature``).
 
 References
     GEOMETRY.md; Pethick et al., "Training deep learning models with norm-constrained LMOs"
@@ -34,8 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import as_matrix, as_positive, as_shape
-from .base_norms import BASE_NORMS
+from .base_norms import BASE_NORMS, SPECTRAL
 from .newton_schulz import NS_EPS, _iterate, ns_coefficients
+from .nuclear_quadrature import gauss_upper, gram_products, radau_lower
 from .presets import PRESETS
 
 VECTOR_ALIASES = {"linf": "max_abs", "l2": "frobenius"}
@@ -101,6 +103,17 @@ class Norm:
         the dual norm for Newton-Schulz (GEOMETRY.md, "Cheap dual norms")."""
         G = self._check(G, "G")
         return -float(np.sum(G * self.lmo(G)))
+
+    def dual_bounds(self, G) -> tuple[float, float]:
+        """``(lower, upper)`` around ``||G||_{r,*}`` without an SVD: for spectral norms the
+        quadrature bounds of :func:`~nalr_theory.geometry.nuclear_norm_bounds` (two GEMMs),
+        for the others the exact dual twice (already cheap)."""
+        G = self._check(G, "G")
+        if self.code != SPECTRAL:
+            value = self.dual(G)
+            return value, value
+        products = gram_products(G)
+        return self.radius * radau_lower(*products), self.radius * gauss_upper(*products)
 
     def _shape_for(self, shape) -> tuple[int, int]:
         if shape is None:

@@ -43,7 +43,7 @@ KIND_LMO, KIND_NORMUON, KIND_ADAMW = (KINDS.index(k) for k in ("lmo", "normuon",
 FORM_EMA = FORMS.index("ema")
 NO_ESTIMATOR = 0
 TWO_SAMPLE, CONSECUTIVE, MOMENTUM_RESIDUAL, ORACLE = (1 + ESTIMATORS.index(e) for e in ESTIMATORS)
-DUAL_EXACT, DUAL_NS, DUAL_GRAM = (DUALS.index(d) for d in ("exact", "ns", "gram"))
+DUAL_EXACT, DUAL_NS, DUAL_GRAM, DUAL_QUADRATURE = (DUALS.index(d) for d in ("exact", "ns", "gram", "quadrature"))
 
 # layer_int columns
 START, STOP, ROWS, COLS, CODE, GROUP, KIND, LMO_STEPS, DUAL_STEPS, ROW_START = range(10)
@@ -122,6 +122,8 @@ def dual_value(code, radius, Z, mode, coefficients):
         return geo.dual_norm(code, radius, Z)
     if mode == DUAL_GRAM:
         return radius * gram_nuclear_norm(Z)
+    if mode == DUAL_QUADRATURE:
+        return radius * geo.nuclear_norm_lower(Z)
     polar = geo.newton_schulz(Z, coefficients, NS_EPS)
     return radius * np.sum(Z * polar)
 

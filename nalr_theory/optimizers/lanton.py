@@ -69,12 +69,13 @@ def layer_weights(noise_estimate: np.ndarray, group_ids: np.ndarray, eps: float,
     """
     H = noise_estimate if clip is None else np.clip(noise_estimate, clip[0], clip[1])
     weights = np.ones_like(H)
-    for group in np.unique(group_ids[group_ids >= 0]):
+    for group in set(group_ids.tolist()) - {-1}:
         members = group_ids == group
-        largest = np.max(H[members])
+        group_H = H[members]
+        largest = group_H.max()
         if largest > 0.0:
-            alpha = 1.0 / np.sqrt(H[members] + eps * largest)
-            weights[members] = alpha / np.max(alpha)
+            alpha = 1.0 / np.sqrt(group_H + eps * largest)
+            weights[members] = alpha / alpha.max()
     return np.maximum(weights, w_min)
 
 
@@ -83,8 +84,8 @@ def lanton(layers, lr, *, base="lmo_momentum", estimator="consecutive", dual="ex
     """LANTON on ``base`` (``"lmo_momentum"``, ``"scion"`` or ``"dmuon"``).
 
     ``estimator``: ``"two_sample"`` (pass ``grads2`` at each step), ``"consecutive"``,
-    ``"momentum_residual"`` or ``"oracle"`` (pass ``noise``); ``dual``: ``"exact"``, ``"ns"``
-    or ``"gram"`` (``noise_estimators``); ``beta2``, ``eps``, ``w_min``, ``clip``, ``lag`` as
+    ``"momentum_residual"`` or ``"oracle"`` (pass ``noise``); ``dual``: ``"exact"``, ``"ns"``,
+    ``"gram"`` or ``"quadrature"`` (``noise_estimators``; ``"quadrature"`` is the cheap one); ``beta2``, ``eps``, ``w_min``, ``clip``, ``lag`` as
     in the module docstring; ``base_options`` go to the base (``beta``, ``momentum_form``,
     ``nesterov``, ``weight_decay``, ``constrained`` for Scion, ``adamw_*`` for D-Muon ...).
     """

@@ -179,9 +179,10 @@ def test_estimator_values_by_hand():
             assert state.diagnostics.noise_sample[0] == pytest.approx(expected, rel=1e-12), (estimator, form)
 
 
-@pytest.mark.parametrize("dual", ["ns", "gram"])
+@pytest.mark.parametrize("dual", ["ns", "gram", "quadrature"])
 def test_cheap_duals_track_the_exact_one(dual):
-    # gram: exact up to rounding; ns: within NS5's descent ratio kappa_lo (>= 0.68)
+    # gram: exact up to rounding; ns: within NS5's descent ratio kappa_lo (>= 0.68);
+    # quadrature: the certified lower bound, at least the one-node bound ||Z||_F^2 / ||Z Z^T||_F^(1/2)
     layer = Layer("w", (8, 5), "spectral")
     rng = np.random.default_rng(4)
     values = {}
@@ -193,6 +194,11 @@ def test_cheap_duals_track_the_exact_one(dual):
     ratio = np.sqrt(values[dual] / values["exact"])
     if dual == "gram":
         assert ratio == pytest.approx(1.0, rel=1e-10)
+    elif dual == "quadrature":
+        xi = np.random.default_rng(5).standard_normal((8, 5))
+        one_node = np.sum(xi * xi) ** 1.5 / np.linalg.norm(xi.T @ xi)
+        assert one_node / np.linalg.norm(xi, "nuc") - 1e-12 <= ratio <= 1.0 + 1e-12
+        assert ratio > 0.9  # a Gaussian 8x5 matrix: Marchenko-Pastur-like spectrum
     else:
         assert 0.68 <= ratio <= 1.0 + 1e-12
 
