@@ -17,7 +17,7 @@ from nalr_theory.geometry import (
     ns_scalar_map,
 )
 
-from .strategies import NONZERO_KINDS, make_matrix, matrices, shapes
+from .strategies import NONZERO_KINDS, matrices, shapes
 
 NS5_LO, NS5_HI = ns_band("ns5")
 

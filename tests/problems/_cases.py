@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from nalr_theory import problems
 from nalr_theory.problems import noise
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nalr_theory import problems
 
-from ._cases import PRESET_SHAPES, all_presets, small
+from ._cases import all_presets, small
 
 PAIRS_PER_EXAMPLE = 12
 SLACK = 1 + 1e-9

@@ -12,7 +12,7 @@ from nalr_theory import problems
 from nalr_theory.geometry import Layer
 from nalr_theory.problems import noise
 
-from ._cases import FAMILIES, small
+from ._cases import small
 
 EXPECTED = {"sigmoidal", "sigmoidal_hetero", "low_rank", "deep_linear", "teacher_student", "token_model"}
 
