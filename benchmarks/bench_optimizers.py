@@ -35,7 +35,15 @@ MODELS = {"small (8 x 32x32)": ((32, 32), 8), "large (4 x 512x512)": ((512, 512)
 
 
 def per_call(function, min_seconds: float) -> float:
-    """Mean wall time of ``function()`` over enough calls to last ``min_seconds``."""
+    """Mean wall time of ``function()`` over enough calls to last ``min_seconds``, after one
+    untimed call.
+
+    The untimed call absorbs the switch between BLAS libraries: NumPy and numba (through
+    SciPy) link two OpenBLAS copies, and the threads of the one used last keep spinning for
+    a while after its work, taking a core from the other: the first call after a switch ran
+    up to 25% slower on 2 cores (two identical D-Muon cases: 223 and 166 ms a step).
+    """
+    function()
     calls, start = 0, time.perf_counter()
     while True:
         function()
@@ -110,8 +118,8 @@ def lanton_overhead(models, rounds, min_seconds) -> str:
             for model in models:
                 base = bases[model]
                 case = Case(optimizers.lanton(layers_for(model), 0.01, base="dmuon", estimator=estimator, dual=dual))
-                ref_base, ref_lanton, nb_base, nb_lanton = paired(
-                    [base.reference, case.reference, base.kernel, case.kernel], rounds, min_seconds[model])
+                ref_base, ref_lanton = paired([base.reference, case.reference], rounds[model], min_seconds[model])
+                nb_base, nb_lanton = paired([base.kernel, case.kernel], rounds[model], min_seconds[model])
                 row += [ref_lanton / ref_base, nb_lanton / nb_base]
             rows.append(row)
             print("  done:", estimator, dual, file=sys.stderr, flush=True)
@@ -140,7 +148,7 @@ def numba_speedup(models, rounds, min_seconds) -> str:
         row = [name]
         for model in models:
             case = Case(build(layers_for(model)))
-            reference, kernel, wrapper = paired([case.reference, case.kernel, case.numba_wrapper], rounds,
+            reference, kernel, wrapper = paired([case.reference, case.kernel, case.numba_wrapper], rounds[model],
                                                 min_seconds[model])
             row += [reference * 1e3, reference / kernel, reference / wrapper]
         rows.append(row)
@@ -154,13 +162,16 @@ def numba_speedup(models, rounds, min_seconds) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small model only")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds on the small model (x2 on the large one)")
     args = parser.parse_args(argv)
     models = list(MODELS)[:1] if args.quick else list(MODELS)
-    min_seconds = {list(MODELS)[0]: 0.2, list(MODELS)[1]: 0.5}
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, rounds={args.rounds}\n")
-    print(lanton_overhead(models, args.rounds, min_seconds), flush=True)
-    print(numba_speedup(models, args.rounds, min_seconds), flush=True)
+    # small model: blocks of calls lasting 0.2 s; large model (~0.2 s a step): single calls
+    # alternated over twice the rounds, which resists load drift better than long blocks
+    min_seconds = {list(MODELS)[0]: 0.2, list(MODELS)[1]: 0.0}
+    rounds = {list(MODELS)[0]: args.rounds, list(MODELS)[1]: 2 * args.rounds}
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, rounds={rounds}\n")
+    print(lanton_overhead(models, rounds, min_seconds), flush=True)
+    print(numba_speedup(models, rounds, min_seconds), flush=True)
 
 
 if __name__ == "__main__":
