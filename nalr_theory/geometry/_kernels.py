@@ -229,15 +229,14 @@ def gram_products(Z):
 def central_products(A, A2, mean):
     """Twin of ``nuclear_quadrature.central_products``, one fused pass, no temporaries."""
     k = A.shape[0]
-    squares, cross, residual = 0.0, 0.0, 0.0
+    squares, cross = 0.0, 0.0
     for i in range(k):
         for j in range(k):
             e = A[i, j] - mean if i == j else A[i, j]
             r = A2[i, j] - mean * A[i, j]
             squares += e * e
             cross += e * r
-            residual += r * r
-    return squares, cross, residual
+    return squares, cross
 
 
 @njit(cache=True)
@@ -262,7 +261,7 @@ def gauss_upper(F, A, A2):
     if F == 0.0:
         return 0.0
     k = A.shape[0]
-    squares, cross, _ = central_products(A, A2, 1.0 / k)
+    squares, cross = central_products(A, A2, 1.0 / k)
     return F * k * two_node_rule(1.0 / k, squares / k, cross / k, 0.5)
 
 

@@ -99,13 +99,12 @@ def gram_products(Z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return F, A, A @ A
 
 
-def central_products(A: np.ndarray, A2: np.ndarray, mean: float) -> tuple[float, float, float]:
-    """``(<E, E>, <E, R>, <R, R>)`` for ``E = A - mean I`` and ``R = A^2 - mean A``."""
+def central_products(A: np.ndarray, A2: np.ndarray, mean: float) -> tuple[float, float]:
+    """``(<E, E>, <E, R>)`` for ``E = A - mean I`` and ``R = A^2 - mean A``."""
     E = A.copy()
     E.flat[:: A.shape[0] + 1] -= mean
-    R = A2 - mean * A
-    e, r = E.ravel(), R.ravel()  # BLAS dot products
-    return float(e @ e), float(e @ r), float(r @ r)
+    e, r = E.ravel(), (A2 - mean * A).ravel()  # BLAS dot products
+    return float(e @ e), float(e @ r)
 
 
 def radau_lower(F: float, A: np.ndarray, A2: np.ndarray) -> float:
@@ -124,7 +123,7 @@ def gauss_upper(F: float, A: np.ndarray, A2: np.ndarray) -> float:
     if F == 0.0:
         return 0.0
     k = A.shape[0]
-    squares, cross, _ = central_products(A, A2, 1.0 / k)
+    squares, cross = central_products(A, A2, 1.0 / k)
     return F * k * two_node_rule(1.0 / k, squares / k, cross / k, 0.5)
 
 

@@ -13,25 +13,12 @@ import numpy as np
 from numba import njit
 
 from ..geometry._kernels import dual_norm
-from .noise import BOUNDED, DECAY, GAUSSIAN, SPIKE, STUDENT_T, SWAP
+from .noise import BOUNDED, GAUSSIAN, STUDENT_T
+from .noise import profile_factor as _profile_factor_py
 
 
-@njit(cache=True)
-def profile_factor(code, options, t):
-    """Twin of ``noise.profile_factor``."""
-    if code == DECAY:
-        return (1.0 + t / options[0]) ** (-options[1])
-    if code == SPIKE:
-        if options[0] <= t < options[0] + options[1]:
-            return options[2]
-        return 1.0
-    if code == SWAP:
-        if t < options[0]:
-            return 1.0
-        if options[1] > 0 and int((t - options[0]) // options[1]) % 2 == 1:
-            return 1.0
-        return options[2]
-    return 1.0
+# scalar code: the reference function compiled as is (one source for both sides)
+profile_factor = njit(cache=True)(_profile_factor_py)
 
 
 @njit(cache=True)

@@ -265,7 +265,7 @@ def gaussian_dual_second_moment(code: int, m: int, n: int) -> tuple[float, float
 # --------------------------------------------------------------------------- profiles
 
 def profile_factor(code: int, options: np.ndarray, t: int) -> float:
-    """Multiplier of one layer's noise at step ``t`` (reference of ``_kernels.profile_factor``)."""
+    """Multiplier of one layer's noise at step ``t`` (``_kernels`` compiles this very function)."""
     if code == DECAY:
         return (1.0 + t / options[0]) ** (-options[1])
     if code == SPIKE:
