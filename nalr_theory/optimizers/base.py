@@ -306,6 +306,7 @@ class Optimizer:
         self._kind_index = np.array([KINDS.index(k) for k in self.kinds], dtype=np.int64)
         # noise-adaptive weights are normalised within a group, over LMO layers only
         self.adaptive_groups = np.where(self._kind_index != KINDS.index("adamw"), self.layout.group_ids, -1)
+        self.adaptive_layers = tuple(np.flatnonzero(self.adaptive_groups >= 0).tolist())
         self.fixed_weights = np.asarray(config.fixed_weights if config.fixed_weights else np.ones(p),
                                         dtype=np.float64)
         self.needs_params = bool(

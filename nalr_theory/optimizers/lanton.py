@@ -76,7 +76,7 @@ def layer_weights(noise_estimate: np.ndarray, group_ids: np.ndarray, eps: float,
         if largest > 0.0:
             alpha = 1.0 / np.sqrt(group_H + eps * largest)
             weights[members] = alpha / alpha.max()
-    return np.maximum(weights, w_min)
+    return np.maximum(weights, w_min) if w_min > 0.0 else weights
 
 
 def lanton(layers, lr, *, base="lmo_momentum", estimator="consecutive", dual="exact", beta2=0.9, eps=1e-12,

@@ -67,8 +67,7 @@ def reference_step(optimizer: Optimizer, state: OptimizerState, grads, grads2, n
     weights = optimizer.fixed_weights.copy()
     applied = weights
     if config.adaptive:
-        adaptive = optimizer.adaptive_groups >= 0
-        for l in np.flatnonzero(adaptive):
+        for l in optimizer.adaptive_layers:
             name = layout.names[l]
             samples[l] = noise_sample(
                 config.estimator, layout.norms[l], config.dual, t, grads[name],
