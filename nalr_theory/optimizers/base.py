@@ -306,7 +306,8 @@ class Optimizer:
         self._kind_index = np.array([KINDS.index(k) for k in self.kinds], dtype=np.int64)
         # noise-adaptive weights are normalised within a group, over LMO layers only
         self.adaptive_groups = np.where(self._kind_index != KINDS.index("adamw"), self.layout.group_ids, -1)
-        self.adaptive_layers = tuple(np.flatnonzero(self.adaptive_groups >= 0).tolist())
+        self.adaptive_mask = self.adaptive_groups >= 0
+        self.adaptive_layers = tuple(np.flatnonzero(self.adaptive_mask).tolist())
         self.fixed_weights = np.asarray(config.fixed_weights if config.fixed_weights else np.ones(p),
                                         dtype=np.float64)
         self.needs_params = bool(
@@ -314,6 +315,13 @@ class Optimizer:
             or ("adamw" in self.kinds and config.adamw_weight_decay > 0.0)
         )
         self._kernel_config = None
+        names, shapes = self.layout.names, self.layout.shapes
+        self._state_shapes = {  # what check_state expects of each per-layer field
+            "momentum": dict(zip(names, shapes)),
+            "second_moment": {n: s for n, s, k in zip(names, shapes, self.kinds) if k == "adamw"},
+            "row_second_moment": {n: (s[0], 1) for n, s, k in zip(names, shapes, self.kinds) if k == "normuon"},
+            "previous_grads": dict(zip(names, shapes)) if config.estimator == "consecutive" else {},
+        }
 
     def __repr__(self) -> str:
         return f"Optimizer(method={self.method!r}, layers={list(self.layout.names)}, backend={self.backend!r})"
@@ -360,15 +368,7 @@ class Optimizer:
             raise ValueError(f"state: expected an OptimizerState (from init or load_state), got {type(state).__name__}")
         if isinstance(state.step, bool) or not isinstance(state.step, (int, np.integer)) or state.step < 0:
             raise ValueError(f"state: step must be an integer >= 0, got {state.step!r}")
-        expected = {
-            "momentum": {n: s for n, s in zip(self.layout.names, self.layout.shapes)},
-            "second_moment": {n: s for n, s, k in zip(self.layout.names, self.layout.shapes, self.kinds) if k == "adamw"},
-            "row_second_moment": {n: (s[0], 1) for n, s, k in zip(self.layout.names, self.layout.shapes, self.kinds)
-                                  if k == "normuon"},
-            "previous_grads": ({n: s for n, s in zip(self.layout.names, self.layout.shapes)}
-                               if self.config.estimator == "consecutive" else {}),
-        }
-        for field_name, shapes in expected.items():
+        for field_name, shapes in self._state_shapes.items():
             tree = getattr(state, field_name)
             if not isinstance(tree, Mapping) or set(tree) != set(shapes):
                 raise ValueError(f"state: {field_name} does not match this optimizer's layers")

@@ -119,9 +119,9 @@ def reference_step(optimizer: Optimizer, state: OptimizerState, grads, grads2, n
         updates[name] = update
         rms[l] = np.sqrt(np.sum(update * update) / update.size)
 
-    previous = {name: np.array(grads[name]) for name in layout.names} if config.estimator == "consecutive" else {}
-    reported = noise_estimate if t >= FIRST_STEP.get(config.estimator, np.inf) else np.full(p, np.nan)
-    reported = np.where(optimizer.adaptive_groups >= 0, reported, np.nan)
+    previous = {name: grads[name].copy() for name in layout.names} if config.estimator == "consecutive" else {}
+    has_estimate = t >= FIRST_STEP.get(config.estimator, np.inf)
+    reported = np.where(optimizer.adaptive_mask, noise_estimate, np.nan) if has_estimate else np.full(p, np.nan)
     diagnostics = Diagnostics(np.array(applied), samples, reported, dual_norms, lengths, rms)
     new_state = OptimizerState(
         t, new_momentum, new_second, new_rows, previous,
