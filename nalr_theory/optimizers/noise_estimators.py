@@ -21,7 +21,8 @@ Algorithm (``d`` is the layer's dual norm, see ``dual_value``)
     on the smaller Gram matrix: exact up to ``~sqrt(eps) s_max`` per singular value, a
     LAPACK eigensolver per layer), or ``dual="quadrature"`` (the certified Gauss-Radau lower
     bound of ``geometry.nuclear_norm_bounds``: two GEMMs, 0.88-0.99 of the nuclear norm
-    on noise-like matrices; the cheap dual: LANTON at 1.13-1.21x its base's step cost).
+    on noise-like matrices; the cheap dual: LANTON at 1.11-1.16x its base's step cost on the
+    numba kernel, 1.12-1.21x on the NumPy reference, in ``benchmarks/bench_optimizers.py``).
     Non-spectral duals are cheap and always exact.
 
 Guarantee
