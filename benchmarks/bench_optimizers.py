@@ -2,10 +2,10 @@
 
 1. LANTON's per-step cost over its base's (D-Muon, Newton-Schulz LMO), for each noise
    estimator and each way of computing the dual norm (``exact`` SVD, ``ns`` the cheap
-   estimate of GEOMETRY.md, ``gram`` the Gram-eigenvalue nuclear norm, ``quadrature`` the
+   estimate ``-<Z, ns5(Z)>``, ``gram`` the Gram-eigenvalue nuclear norm, ``quadrature`` the
    certified Gauss-Radau lower bound from two GEMMs); target <= 1.2x with ``consecutive``
    and a cheap dual. Both backends: the numba kernel as the engine calls it
-   (``_kernels.step`` on flat arrays), which is where cost matters (PRODUCT.md: the fast
+   (``_kernels.step`` on flat arrays), which is where cost matters (the fast
    path runs the simulations; the NumPy reference is the readable definition), and the
    NumPy reference (``Optimizer.step``) for context: on 32x32 layers it is bound by NumPy's
    per-call dispatch (about 0.7 us a call), so its ratio counts calls more than flops.
@@ -86,10 +86,15 @@ class Case:
         t = state.step + 1
         lr, beta, adamw_lr = optimizer.schedule_values(t)
         self.flat_grads = [layout.flatten(self.grads), layout.flatten(tree())]  # neither equals grads2
-        self.kernel_args = [t, lr, beta, adamw_lr, layout.flatten(self.params), self.flat_grads[0],
-                            layout.flatten(self.grads2), layout.flatten(self.grads2), *flat,
-                            np.zeros(layout.size), np.zeros((len(layout), 6)), *optimizer.kernel_config()]
+        self.flat_params, self.flat_grads2 = layout.flatten(self.params), layout.flatten(self.grads2)
+        diagnostics = optimizers.Diagnostics(*(np.zeros(len(layout)) for _ in optimizers.Diagnostics._fields))
+        layers, options = optimizer.kernel_config()
+        self.kernel_args = [t, lr, beta, adamw_lr, self.inputs(0), flat, np.zeros(layout.size), diagnostics, layers,
+                            options]
         self.calls = 0
+
+    def inputs(self, draw: int):
+        return optimizers.StepInputs(self.flat_params, self.flat_grads[draw], self.flat_grads2, self.flat_grads2)
 
     def reference(self):
         self.optimizer.step(self.state, self.grads, self.grads2, self.grads2, params=self.params)
@@ -102,7 +107,7 @@ class Case:
         # the gradient alternates between two draws so that G_t - G_{t-1} (and G - G') is
         # never zero, which would make the SVD or eigenvalue solver artificially fast.
         self.calls += 1
-        self.kernel_args[5] = self.flat_grads[self.calls % 2]
+        self.kernel_args[4] = self.inputs(self.calls % 2)
         _kernels.step(*self.kernel_args)
 
 

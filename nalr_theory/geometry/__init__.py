@@ -1,4 +1,7 @@
-"""Geometry: layer norms, dual norms, LMOs, radii presets and Newton-Schulz (GEOMETRY.md).
+"""Geometry: layer norms, dual norms, LMOs, radii presets and Newton-Schulz.
+
+The base norms and their table are in :mod:`nalr_theory.geometry.base_norms`, the presets
+in :mod:`nalr_theory.geometry.presets`.
 
 Public API (fixed; notebooks and docs rely on it)::
 

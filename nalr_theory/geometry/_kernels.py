@@ -4,15 +4,20 @@ Every kernel takes a validated finite float64 C-contiguous 2-D array (the engine
 reshaped slices of its flat parameter vector), a base-norm ``code`` (``base_norms.SPECTRAL``
 ...) and a ``radius``. The spectral LMO is exact when ``coefficients`` has no rows and
 Newton-Schulz otherwise (``newton_schulz.ns_coefficients`` builds the rows). Tests prove
-each kernel equal to its reference to 1e-12 relative.
+each kernel equal to its reference to 1e-12 relative, at every scale: the l2 norms take the
+reference's fast path and its exact power-of-two rescaling in the same cases (see
+``base_norms``, "Scale robustness").
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, SPECTRAL  # else: ROW_NORM
+from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, NORM_MIN, SPECTRAL, SQUARES_MIN  # else: ROW_NORM
+from .nuclear_quadrature import GRAM_MAX
 from .nuclear_quadrature import two_node_rule as _two_node_rule_py
 
 _EPS64 = np.finfo(np.float64).eps
@@ -24,33 +29,133 @@ def singular_values(X):
 
 
 @njit(cache=True)
-def frobenius_norm(X):
-    # BLAS ddot, bit-identical to the reference (see base_norms.frobenius_primal)
-    flat = np.ascontiguousarray(X).ravel()
-    return np.sqrt(np.dot(flat, flat))
+def _exponent(peak):
+    """``e`` with ``2^(e-1) <= peak < 2^e`` (``0`` for ``peak = 0``), as ``math.frexp``."""
+    return math.frexp(peak)[1]
 
 
 @njit(cache=True)
-def column_norms(X):
+def _max_abs(X):
+    peak = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            peak = max(peak, abs(X[i, j]))
+    return peak
+
+
+@njit(cache=True)
+def _scaled(X, exponent):
+    """``X * 2^-exponent`` (exact), a new C-contiguous array."""
+    m, n = X.shape
+    out = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = math.ldexp(X[i, j], -exponent)
+    return out
+
+
+@njit(cache=True)
+def frobenius_norm(X):
+    # BLAS ddot, bit-identical to the reference (see base_norms.frobenius_primal), and the
+    # reference's exact rescaling when the sum of squares overflows or underflows
+    flat = np.ascontiguousarray(X).ravel()
+    norm = np.sqrt(np.dot(flat, flat))
+    if norm >= NORM_MIN and norm < np.inf:
+        return norm
+    peak = _max_abs(X)
+    if peak == 0.0:
+        return 0.0
+    exponent = _exponent(peak)
+    scaled = _scaled(np.ascontiguousarray(X), exponent).ravel()
+    return math.ldexp(np.sqrt(np.dot(scaled, scaled)), exponent)
+
+
+@njit(cache=True)
+def _column_squares(X):
     # row-major sweep: contiguous reads, and the same summation order as np.sum(axis=0)
     m, n = X.shape
     squares = np.zeros(n)
     for i in range(m):
         for j in range(n):
             squares[j] += X[i, j] * X[i, j]
-    return np.sqrt(squares)
+    return squares
 
 
 @njit(cache=True)
-def row_norms(X):
+def _row_squares(X):
     m, n = X.shape
-    norms = np.empty(m)
+    squares = np.empty(m)
     for i in range(m):
         total = 0.0
         for j in range(n):
             total += X[i, j] * X[i, j]
-        norms[i] = np.sqrt(total)
+        squares[i] = total
+    return squares
+
+
+@njit(cache=True)
+def _rescaled_lines(X, axis):
+    """Twin of ``base_norms._rescaled_lines`` (flat exponents and squares)."""
+    m, n = X.shape
+    count = n if axis == 0 else m
+    peaks = np.zeros(count)
+    for i in range(m):
+        for j in range(n):
+            k = j if axis == 0 else i
+            peaks[k] = max(peaks[k], abs(X[i, j]))
+    exponents = np.empty(count, dtype=np.int64)
+    for k in range(count):
+        exponents[k] = _exponent(peaks[k])
+    Y = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            Y[i, j] = math.ldexp(X[i, j], -exponents[j if axis == 0 else i])
+    squares = _column_squares(Y) if axis == 0 else _row_squares(Y)
+    return Y, exponents, squares
+
+
+@njit(cache=True)
+def _squares_in_range(squares):
+    for k in range(squares.shape[0]):
+        if not (squares[k] >= SQUARES_MIN and squares[k] < np.inf):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _line_norms(X, axis):
+    squares = _column_squares(X) if axis == 0 else _row_squares(X)
+    if _squares_in_range(squares):
+        return np.sqrt(squares)
+    _, exponents, squares = _rescaled_lines(X, axis)
+    norms = np.empty(squares.shape[0])
+    for k in range(squares.shape[0]):
+        norms[k] = math.ldexp(np.sqrt(squares[k]), exponents[k])
     return norms
+
+
+@njit(cache=True)
+def column_norms(X):
+    """l2 norm of each column, exact at every scale."""
+    return _line_norms(X, 0)
+
+
+@njit(cache=True)
+def row_norms(X):
+    """l2 norm of each row, exact at every scale."""
+    return _line_norms(X, 1)
+
+
+@njit(cache=True)
+def _line_value(X, axis, dual):
+    # as base_norms._line_primal (max of the line norms) and _line_dual (their sum): the
+    # fast path unless the result is out of range, then the rescaled line norms
+    squares = _column_squares(X) if axis == 0 else _row_squares(X)
+    value = np.sum(np.sqrt(squares)) if dual else np.sqrt(np.max(squares))
+    if value >= NORM_MIN and value < np.inf:
+        return value
+    norms = _line_norms(X, axis)
+    return np.sum(norms) if dual else np.max(norms)
 
 
 @njit(cache=True)
@@ -64,9 +169,9 @@ def primal_norm(code, radius, X):
     elif code == MAX_ABS:
         value = np.max(np.abs(X))
     elif code == COL_NORM:
-        value = np.max(column_norms(X))
+        value = _line_value(X, 0, False)
     else:
-        value = np.max(row_norms(X))
+        value = _line_value(X, 1, False)
     return value / radius
 
 
@@ -81,9 +186,9 @@ def dual_norm(code, radius, G):
     elif code == MAX_ABS:
         value = np.sum(np.abs(G))
     elif code == COL_NORM:
-        value = np.sum(column_norms(G))
+        value = _line_value(G, 0, True)
     else:
-        value = np.sum(row_norms(G))
+        value = _line_value(G, 1, True)
     return radius * value
 
 
@@ -95,7 +200,13 @@ def newton_schulz(G, coefficients, eps):
         X = np.ascontiguousarray(G.T)
     else:
         X = G.copy()
-    X = X / (frobenius_norm(X) + eps)
+    norm = frobenius_norm(X)
+    if norm < np.inf:
+        X = X / (norm + eps)
+    else:  # ||G||_F above the largest float: normalise 2^-e G instead (as the reference)
+        exponent = _exponent(_max_abs(X))
+        X = _scaled(X, exponent)
+        X = X / (frobenius_norm(X) + math.ldexp(eps, -exponent))
     for k in range(coefficients.shape[0]):
         a = coefficients[k, 0]
         b = coefficients[k, 1]
@@ -125,7 +236,7 @@ def polar_factor_svd(G):
 
 @njit(cache=True)
 def _reciprocal_or_zero(norms):
-    # zero columns/rows stay zero (GEOMETRY.md tie-break), as in base_norms._safe_normalise
+    # zero columns/rows stay zero (the tie-break of base_norms), as base_norms._safe_normalise
     out = np.zeros_like(norms)
     for k in range(norms.shape[0]):
         if norms[k] > 0.0:
@@ -134,32 +245,43 @@ def _reciprocal_or_zero(norms):
 
 
 @njit(cache=True)
+def _normalise_lines(X, squares, axis):
+    m, n = X.shape
+    scale = _reciprocal_or_zero(np.sqrt(squares))
+    out = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = -X[i, j] * scale[j if axis == 0 else i]
+    return out
+
+
+@njit(cache=True)
+def _line_lmo(G, axis):
+    """Twin of ``base_norms._line_lmo`` (radius 1)."""
+    squares = _column_squares(G) if axis == 0 else _row_squares(G)
+    if _squares_in_range(squares):
+        return _normalise_lines(G, squares, axis)
+    Y, _, squares = _rescaled_lines(G, axis)
+    return _normalise_lines(Y, squares, axis)
+
+
+@njit(cache=True)
 def lmo(code, radius, G, coefficients, eps):
     """``lmo_r(G)`` for the base norm ``code`` (a new array)."""
-    m, n = G.shape
-    out = np.zeros((m, n))
+    # each branch is one fused loop, r (-D) written as (-r) D (negation is exact, so the
+    # two round alike): the optimizers call this for every layer at every step
     if code == SPECTRAL:
         if coefficients.shape[0] > 0:
-            out = -newton_schulz(G, coefficients, eps)
-        else:
-            out = -polar_factor_svd(G)
-    elif code == FROBENIUS:
+            return (-radius) * newton_schulz(G, coefficients, eps)
+        return (-radius) * polar_factor_svd(G)
+    if code == FROBENIUS:
         norm = frobenius_norm(G)
         if norm > 0.0:
-            out = -G / norm
-    elif code == MAX_ABS:
-        out = -np.sign(G)
-    elif code == COL_NORM:
-        scale = _reciprocal_or_zero(column_norms(G))
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = -G[i, j] * scale[j]
-    else:
-        scale = _reciprocal_or_zero(row_norms(G))
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = -G[i, j] * scale[i]
-    return radius * out
+            return (-radius) * (G / norm)
+        return np.zeros(G.shape)
+    if code == MAX_ABS:
+        return (-radius) * np.sign(G)
+    return radius * _line_lmo(G, 0 if code == COL_NORM else 1)
 
 
 @njit(cache=True)
@@ -211,18 +333,13 @@ two_node_rule = njit(cache=True)(_two_node_rule_py)
 
 
 @njit(cache=True)
-def gram_products(Z):
-    """Twin of ``nuclear_quadrature.gram_products`` (empty ``A`` when ``F = 0``)."""
-    m, n = Z.shape
-    F = frobenius_norm(Z)
-    if F == 0.0:
-        return 0.0, np.zeros((0, 0)), np.zeros((0, 0))
-    if m <= n:
+def _normalised_gram(Z, F):
+    if Z.shape[0] <= Z.shape[1]:
         A = Z @ Z.T  # BLAS reads the transposed (F-ordered) view: no copy
     else:
         A = Z.T @ Z
     A *= 1.0 / (F * F)
-    return F, A, A @ A
+    return A
 
 
 @njit(cache=True)
@@ -277,3 +394,18 @@ def nuclear_norm_bounds(Z):
     """Twin of ``nuclear_quadrature.nuclear_norm_bounds``."""
     F, A, A2 = gram_products(Z)
     return radau_lower(F, A, A2), gauss_upper(F, A, A2)
+
+
+@njit(cache=True)
+def gram_products(Z):
+    """Twin of ``nuclear_quadrature.gram_products`` (empty ``A`` when ``F = 0``)."""
+    F = frobenius_norm(Z)
+    if F == 0.0:
+        return 0.0, np.zeros((0, 0)), np.zeros((0, 0))
+    if F * F >= SQUARES_MIN and F * F <= GRAM_MAX:
+        A = _normalised_gram(Z, F)
+    else:
+        # as the reference: the Gram matrix of 2^-e Z, exact scaling (F stays the true norm)
+        scaled = _scaled(np.ascontiguousarray(Z), _exponent(_max_abs(Z)))
+        A = _normalised_gram(scaled, frobenius_norm(scaled))
+    return F, A, A @ A

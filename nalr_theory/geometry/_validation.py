@@ -16,9 +16,16 @@ def as_matrix(value, name: str, *, allow_vector: bool = False) -> np.ndarray:
     """Return ``value`` as a finite float64 2-D array, or raise ``ValueError`` naming ``name``.
 
     A 1-D array is accepted only when ``allow_vector`` is true (vector norms), and is then
-    read as the column ``(n, 1)`` of the spec's convention. The caller's array is never
-    modified; a float64 C-contiguous input is returned as is (read-only use).
+    read as the column ``(n, 1)`` (the convention of ``nalr_theory.geometry.base_norms``).
+    Complex input is rejected rather than silently truncated to its real part. The caller's
+    array is never modified; a float64 C-contiguous input is returned as is (read-only use).
     """
+    dtype = getattr(value, "dtype", None)  # arrays and numpy scalars: no conversion
+    if (dtype.kind == "c") if isinstance(dtype, np.dtype) else np.iscomplexobj(value):
+        raise ValueError(
+            f"{name}: complex arrays are not supported (the norms and LMOs are real); "
+            "pass the real part explicitly (.real) if that is what you mean"
+        )
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

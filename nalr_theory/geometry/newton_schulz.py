@@ -22,7 +22,8 @@ Algorithm
 Guarantee
     An approximate LMO ``D(G)`` has norm excess ``kappa_hi = ||D(G)||_2`` and descent ratio
     ``kappa_lo = -<G, D(G)> / ||G||_*``; lemma L1 then reads
-    ``<g, D(B)> <= -kappa_lo ||g||_* + (kappa_lo + kappa_hi) ||B - g||_*`` (THEORY.md).
+    ``<g, D(B)> <= -kappa_lo ||g||_* + (kappa_lo + kappa_hi) ||B - g||_*``
+    (``nalr_theory.theory.lemmas``, lemma L1, ``lemma_l1_inexact``).
     ``ns5`` output singular values lie in ``[0, 1.2024]`` always and in ``[0.6818, 1.2024]``
     for every singular value with ``s / ||G||_F >= 2e-3`` (``ns_band`` computes the band).
 
@@ -31,11 +32,17 @@ References
     and ``eps = 1e-7``; N. J. Higham, "Functions of Matrices" (2008), ch. 8 (cubic
     Newton-Schulz for the polar decomposition).
 
-Decision (spec silent): ``eps`` is absolute, ``1e-7`` as in Muon's code, for every method;
-all arithmetic stays float64 (no hidden bfloat16/float32 as in GPU implementations).
+Decision (a choice of this package): ``eps`` is absolute, ``1e-7`` as in Muon's code, for
+every method, so a matrix with ``||G||_F`` far below ``eps`` is mapped close to zero, as in
+Muon; all arithmetic stays float64 (no hidden bfloat16/float32 as in GPU implementations).
+``||G||_F`` is the scale-robust Frobenius norm of ``base_norms`` (finite for entries up to
+``~1e307``); if even it overflows, ``2^-e G / (||2^-e G||_F + 2^-e eps)`` is iterated
+instead (an exact rescaling), so huge inputs never collapse to zero or nan.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -100,7 +107,13 @@ def newton_schulz(G, method="ns5", steps=None, eps: float = NS_EPS) -> np.ndarra
 def _iterate(G: np.ndarray, coefficients: np.ndarray, eps: float) -> np.ndarray:
     transpose = G.shape[0] > G.shape[1]
     X = G.T if transpose else G
-    X = X / (frobenius_primal(X) + eps)
+    norm = frobenius_primal(X)
+    if norm < math.inf:
+        X = X / (norm + eps)
+    else:  # ||G||_F above the largest float: normalise the exactly rescaled 2^-e G
+        exponent = math.frexp(float(np.max(np.abs(X))))[1]
+        X = np.ldexp(X, -exponent)
+        X = X / (frobenius_primal(X) + math.ldexp(eps, -exponent))
     for a, b, c in coefficients:
         A = X @ X.T
         X = a * X + (b * A + c * (A @ A)) @ X
@@ -115,7 +128,14 @@ def ns_scalar_map(s, method="ns5", steps=None) -> np.ndarray:
     coefficients = ns_coefficients(method, steps)
     if coefficients.shape[0] == 0:
         raise ValueError("method: 'svd' has no scalar map (it is exact: phi(s) = 1 for s > 0)")
-    value = np.asarray(s, dtype=np.float64).copy()
+    if np.iscomplexobj(s):
+        raise ValueError("s: complex values are not supported (normalised singular values are real)")
+    try:
+        value = np.array(s, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"s: expected real numbers, got {s!r}") from None
+    if not np.all(np.isfinite(value)):
+        raise ValueError("s: contains non-finite values (nan or inf)")
     for a, b, c in coefficients:
         value = a * value + b * value**3 + c * value**5
     return value

@@ -1,4 +1,5 @@
-"""A layer's norm: a base norm of GEOMETRY.md with a radius and an LMO method.
+"""A layer's norm: a base norm (the table in ``nalr_theory.geometry.base_norms``) with a
+radius and an LMO method.
 
 Problem
     Give each layer ``X`` of shape ``(m, n)`` a norm ``||X||_r = ||X|| / r``, its dual
@@ -19,12 +20,13 @@ Guarantee
     ``dual_bounds(G)`` brackets the dual norm without an SVD (``nuclear_quadrature``).
 
 References
-    GEOMETRY.md; Pethick et al., "Training deep learning models with norm-constrained LMOs"
-    (2025); Bernstein & Newhouse, "Old optimizer, new norm" (2024).
+    The table of ``nalr_theory.geometry.base_norms``; Pethick et al., "Training deep
+    learning models with norm-constrained LMOs" (2025); Bernstein & Newhouse, "Old
+    optimizer, new norm" (2024).
 
-Decisions (spec silent): ``constants`` include the radius (``a_r = r a``, ``b_r = b / r``),
-since lemma L3 is applied to the layer's own dual norm; an explicit ``radius`` overrides a
-preset's; a norm built with a shape checks every input's shape; 1-D arrays are accepted only
+Decisions (choices of this package): ``constants`` include the radius (``a_r = r a``,
+``b_r = b / r``), since lemma L3 (``nalr_theory.theory.lemmas``) is applied to the layer's
+own dual norm; an explicit ``radius`` overrides a preset's; a norm built with a shape checks every input's shape; 1-D arrays are accepted only
 by the vector aliases ``linf`` and ``l2`` (the other norms are matrix norms and raise).
 """
 
@@ -42,6 +44,8 @@ from .presets import PRESETS
 
 VECTOR_ALIASES = {"linf": "max_abs", "l2": "frobenius"}
 NORM_NAMES = tuple(BASE_NORMS) + tuple(VECTOR_ALIASES) + tuple(PRESETS)
+#: ``ns_coefficients``' parameter names -> ``get_norm``'s
+_NS_PARAMETERS = {"method": "lmo_method", "steps": "ns_steps"}
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,9 @@ class Norm:
         return self.radius * direction
 
     def dual_estimate(self, G) -> float:
-        """Cheap dual norm ``-<G, lmo_r(G)>``: exact for an exact LMO, ``kappa_lo`` times
-        the dual norm for Newton-Schulz (GEOMETRY.md, "Cheap dual norms")."""
+        """Cheap dual norm ``-<G, lmo_r(G)>``: exact for an exact LMO (``<G, lmo(G)> =
+        -||G||_*`` by definition of the LMO), and ``kappa_lo ||G||_{r,*}`` for Newton-Schulz,
+        with ``kappa_lo`` the descent ratio of ``nalr_theory.geometry.lmo_quality``."""
         G = self._check(G, "G")
         return -float(np.sum(G * self.lmo(G)))
 
@@ -155,7 +160,11 @@ def get_norm(name: str, shape=None, radius=None, lmo_method="svd", ns_steps=None
         radius = PRESETS[name].radius(*dims)
     else:
         radius = 1.0
-    coefficients = ns_coefficients(lmo_method, ns_steps)
+    try:
+        coefficients = ns_coefficients(lmo_method, ns_steps)
+    except ValueError as error:  # name the parameters of get_norm, not of ns_coefficients
+        parameter, _, message = str(error).partition(": ")
+        raise ValueError(f"{_NS_PARAMETERS.get(parameter, parameter)}: {message}") from None
     if coefficients.shape[0] > 0 and base != "spectral":
         raise ValueError(f"lmo_method: Newton-Schulz applies to spectral norms only, not {base!r}")
     return Norm(name, base, radius, dims, lmo_method, coefficients)

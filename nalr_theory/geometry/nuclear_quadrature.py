@@ -2,8 +2,8 @@
 
 Problem
     LANTON needs the dual norm of a noise sample at every step; for a spectral layer that is
-    the nuclear norm ``||Z||_* = sum_i s_i(Z)``, an SVD's worth of work, and GEOMETRY.md's
-    cheap estimate ``-<Z, ns5(Z)>`` costs one more Newton-Schulz: as much as the base
+    the nuclear norm ``||Z||_* = sum_i s_i(Z)``, an SVD's worth of work, and the cheap
+    estimate ``-<Z, ns5(Z)>`` (``Norm.dual_estimate`` in ``nalr_theory.geometry.norm``) costs one more Newton-Schulz: as much as the base
     optimizer's own LMO. Bound ``||Z||_*`` from both sides for a small fraction of that.
 
 Algorithm
@@ -45,6 +45,10 @@ Guarantee
     (the variance threshold ``SINGLE_POINT_TOLERANCE``); they can loosen ``lower`` by at
     most their own share of the nuclear norm.
     Cost: ``2 m^2 n + 2 m^3`` flops (``m <= n``), against ``5 (4 m^2 n + 2 m^3)`` for NS5.
+    Scale: when ``F^2`` overflows or leaves ``[SQUARES_MIN, GRAM_MAX]``, ``A`` is formed from
+    ``2^-e Z`` (``2^e`` just above ``max |Z_ij|``, an exact scaling) and ``F`` is the
+    rescaled Frobenius norm of ``base_norms``: the bounds are then finite and homogeneous,
+    ``bounds(2^k Z) = 2^k bounds(Z)``, at every scale.
 
 References
     G. H. Golub and G. Meurant, "Matrices, Moments and Quadrature with Applications",
@@ -61,13 +65,15 @@ import math
 import numpy as np
 
 from ._validation import as_matrix
-from .base_norms import frobenius_primal
+from .base_norms import SQUARES_MIN, frobenius_primal
 
 #: a measure whose relative variance is below this is a single point to double precision
 #: (its variance is then resolved to no digit); the one-node rules are exact there
 SINGLE_POINT_TOLERANCE = 1e-9
 #: rounding allowance added under the square root of ``det J`` (see ``two_node_rule``)
 DETERMINANT_ROUNDING = 64 * 2.0 ** -52
+#: above this ``F^2``, ``1 / F^2`` would be subnormal: the Gram matrix is rescaled first
+GRAM_MAX = 1e290
 
 
 def two_node_rule(mean: float, variance: float, third: float, exponent: float) -> float:
@@ -94,11 +100,21 @@ def gram_products(Z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     F = frobenius_primal(Z)
     if F == 0.0:
         return 0.0, None, None
+    if SQUARES_MIN <= F * F <= GRAM_MAX:
+        A = _normalised_gram(Z, F)
+    else:
+        # Z Z^T would overflow or underflow: the Gram matrix of 2^-e Z (exact scaling)
+        scaled = np.ldexp(Z, -math.frexp(float(np.max(np.abs(Z))))[1])
+        A = _normalised_gram(scaled, frobenius_primal(scaled))
+    return F, A, A.dot(A)
+
+
+def _normalised_gram(Z: np.ndarray, F: float) -> np.ndarray:
     # ndarray.dot rather than @: the same BLAS call with half the dispatch cost, which is
     # most of the cost on the small layers LANTON calls this for at every step
     A = Z.dot(Z.T) if Z.shape[0] <= Z.shape[1] else Z.T.dot(Z)
     A *= 1.0 / (F * F)  # normalise the k x k product, not the m x n input
-    return F, A, A.dot(A)
+    return A
 
 
 def central_products(A: np.ndarray, A2: np.ndarray, mean: float) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Named conventions of published optimizers: radii of the base norms (GEOMETRY.md).
+"""Named conventions of published optimizers: radii of the base norms (``base_norms``).
 
 A preset is ``(base norm, radius(shape))`` with ``||X||_r = ||X|| / r``, hence
 ``||G||_{r,*} = r ||G||_*`` and ``lmo_r(G) = r lmo(G)``. Shapes are ``(d_out, d_in)``.

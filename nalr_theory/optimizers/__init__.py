@@ -1,4 +1,4 @@
-"""Optimizers: LMO momentum methods with fixed and noise-adaptive layerwise steps (ALGORITHMS.md).
+"""Optimizers: LMO momentum methods with fixed and noise-adaptive layerwise steps.
 
 Functional shape (optax style)::
 
@@ -12,21 +12,26 @@ Stateful use on your own arrays: ``opt = optimizers.Stateful(optimizers.muon(lay
 params = opt.step(params, grads)``. ``backend="numba"`` runs the flat numba kernel
 (``optimizers._kernels.step``, the engine's entry point) behind the same interface.
 
+Where the math is: every formula is one function of ``rules`` (momentum, steps, AdamW,
+NorMuon, LANTON's noise sample, EMA and weights); each method's update on one layer is one
+function of ``steps`` composed from them; the numba path compiles those same functions
+(``_kernels``). Each method module (``muon``, ``lanton``, ...) documents its method in the
+template Problem / Algorithm / Guarantee / References and builds it.
+
 Methods: ``lmo_momentum``, ``scion``, ``muon``, ``dmuon``, ``fixed_layerwise``, ``lanton``,
 ``normuon``, ``adamw`` (``get(name, layers, ...)`` by name). Schedules: ``schedules``.
 Noise estimators: ``noise_estimators.ESTIMATORS``. State: :class:`OptimizerState` (save
 with :func:`save_state`, reload with :func:`load_state`), diagnostics in ``state.diagnostics``.
 """
 
-from . import schedules
-from .base import (
-    Config,
+from . import rules, schedules, steps
+from .base import Optimizer, Stateful
+from .config import Config, KernelConfig, LayerTable, Options
+from .state import (
     Diagnostics,
     FlatState,
-    KernelConfig,
-    Optimizer,
     OptimizerState,
-    Stateful,
+    StepInputs,
     load_state,
     save_state,
     state_from_arrays,
@@ -62,7 +67,8 @@ def get(name: str, layers, **options) -> Optimizer:
 
 
 __all__ = [
-    "Config", "DUALS", "Diagnostics", "ESTIMATORS", "FlatState", "KernelConfig", "METHODS", "Optimizer",
+    "Config", "DUALS", "Diagnostics", "ESTIMATORS", "FlatState", "KernelConfig", "LayerTable", "METHODS", "Optimizer",
+    "Options", "StepInputs", "rules", "steps",
     "OptimizerState", "Stateful", "adamw", "dmuon", "fixed_layerwise", "get", "lanton", "lmo_momentum",
     "load_state", "muon", "normuon", "oracle_weights", "save_state", "schedules", "scion", "state_from_arrays",
     "state_to_arrays",

@@ -4,19 +4,20 @@ Problem
     Give layer ``l`` its own constant step ``eta_t w^l`` (Gluon-style layerwise steps), e.g.
     the oracle weights that know each layer's noise level.
 
-Algorithm
+Algorithm (rule: ``steps.lmo_step`` with ``step = eta_t w^l``)
     ``X_{t+1}^l = X_t^l + eta_t w^l lmo_l(B_t^l)``, ``w^l in (0, 1]`` constant
-    (``lmo_momentum`` otherwise). ``oracle_weights(sigma)`` gives THEORY.md's special case 3,
+    (``lmo_momentum`` otherwise). ``oracle_weights(sigma)`` gives the oracle weights of special case 3
+    (``nalr_theory.theory.theorem``),
     ``w^l = sigma_min / sigma_l`` (minimum within each group when ``layers`` is given).
 
 Guarantee
-    THEORY.md, special case 3: the theorem with ``w_lo = w_hi = w`` bounds the weighted
+    Special case 3 of ``nalr_theory.theory.theorem``: the theorem with ``w_lo = w_hi = w`` bounds the weighted
     stationarity ``S_w(X) = sum_l w_l ||grad_l f(X)||_*``; with the oracle weights it improves
     on uniform steps in the noise-normalised measure exactly when the ``sigma_l`` differ.
 
 References
     Riabinin et al., "Gluon: making Muon & Scion great again" (2025) for layerwise
-    smoothness and steps; THEORY.md; ALGORITHMS.md, method 5.
+    smoothness and steps.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from .base import Optimizer, build_layers, build_layout, check_real, make_config
+from .base import Optimizer
+from .config import build_layers, build_layout, check_real, make_config
 
 
 def oracle_weights(sigma: Mapping[str, float], layers=None) -> dict[str, float]:

@@ -5,8 +5,8 @@ Problem
     their gradient noise differs and changes over time. Give the quieter layers larger
     steps, on the fly, without knowing the noise levels.
 
-Algorithm (per layer ``l``; ``n_t^l`` from a noise estimator, ``noise_estimators.py``)
-    ::
+Algorithm (rule: ``steps.lanton_weights``; samples ``rules.noise_sample``)
+    ``n_t^l`` is the noise estimator's sample (``noise_estimators``), then::
 
         H_t^l = n_t^l                                   at the first sample (no zero-init bias)
         H_t^l = beta2 H_{t-1}^l + (1 - beta2) n_t^l      afterwards
@@ -20,17 +20,18 @@ Algorithm (per layer ``l``; ``n_t^l`` from a noise estimator, ``noise_estimators
     The weights multiply the step, never the momentum.
 
 Guarantee
-    ``0 < w_t^l <= 1`` on every path, so THEORY.md's bound holds in the weighted-on-path form
-    for any estimator; if ``H^l`` stays in ``[h_lo[l], h_hi[l]]`` (``clip``, or the ``oracle``
-    estimator under A2b) then ``w_t^l >= min(1, sqrt(min_{j != l} h_lo[j] / h_hi[l]))``
-    (THEORY.md, special case 4). With equal ``H`` in a group LANTON is its base exactly.
+    ``0 < w_t^l <= 1`` on every path, so the bound of ``nalr_theory.theory.theorem`` holds
+    in the weighted-on-path form for any estimator; if ``H^l`` stays in
+    ``[h_lo[l], h_hi[l]]`` (``clip``, or the ``oracle`` estimator under A2b) then
+    ``w_t^l >= min(1, sqrt(min_{j != l} h_lo[j] / h_hi[l]))`` (special case 4). With equal
+    ``H`` in a group LANTON is its base exactly.
 
 References
     J. Hao, X. Gong, J. Xu, Z. Wang, M. Liu, "Noise-adaptive layerwise learning rates:
     accelerating geometry-aware optimization for deep neural network training",
-    arXiv 2510.14009 (2025); ALGORITHMS.md, method 6.
+    arXiv 2510.14009 (2025).
 
-Decisions (spec silent): a group whose noise estimates are all zero gets uniform weights
+Decisions: a group whose noise estimates are all zero gets uniform weights
 (no information, and ``1/sqrt(0)`` would be ``inf/inf``); ``clip`` acts on the weights only
 (the state keeps the unclipped ``H``, an estimate comparable with the oracle value); layers
 updated by AdamW (``base="dmuon"``) take no part in any group; the default estimator is
@@ -44,39 +45,47 @@ import dataclasses
 
 import numpy as np
 
-from .base import Optimizer, check_choice, make_config
-from .noise_estimators import ESTIMATORS
+from . import rules, steps
+from .base import Optimizer, diverged
+from .config import check_choice, make_config
+from .dmuon import dmuon
+from .lmo_momentum import lmo_momentum
+from .noise_estimators import ESTIMATORS, cheap_dual_coefficients
+from .scion import scion
 
-BASES = ("lmo_momentum", "scion", "dmuon")
-
-
-def update_noise_estimate(previous: np.ndarray, samples: np.ndarray, t: int, first_step: int,
-                          beta2: float) -> np.ndarray:
-    """``H_t`` from ``H_{t-1}`` and the samples ``n_t`` (layers without a sample keep ``H``)."""
-    has_sample = ~np.isnan(samples)
-    if t < first_step:
-        return np.array(previous)
-    if t == first_step:
-        return np.where(has_sample, samples, previous)
-    return np.where(has_sample, beta2 * previous + (1.0 - beta2) * samples, previous)
+BASES = {"lmo_momentum": lmo_momentum, "scion": scion, "dmuon": dmuon}
 
 
-def layer_weights(noise_estimate: np.ndarray, group_ids: np.ndarray, eps: float, w_min: float = 0.0,
-                  clip=None) -> np.ndarray:
-    """``w^l = alpha^l / max_{j in group(l)} alpha^j``, ``alpha = 1 / sqrt(H + eps max_group H)``.
+class Lanton(Optimizer):
+    """LANTON on its base: the base's routing and steps, with a noise-adaptive ``lr`` scale."""
 
-    Layers with ``group_ids < 0`` (not adaptive) get 1.
-    """
-    H = noise_estimate if clip is None else np.clip(noise_estimate, clip[0], clip[1])
-    weights = np.ones_like(H)
-    for group in set(group_ids.tolist()) - {-1}:
-        members = group_ids == group
-        group_H = H[members]
-        largest = group_H.max()
-        if largest > 0.0:
-            alpha = 1.0 / np.sqrt(group_H + eps * largest)
-            weights[members] = alpha / alpha.max()
-    return np.maximum(weights, w_min) if w_min > 0.0 else weights
+    def __init__(self, layers, kinds, config, backend="reference"):
+        super().__init__(layers, kinds, config, backend)
+        self.dual_coefficients = tuple(cheap_dual_coefficients(norm) for norm in self.layout.norms)
+
+    def noise_sample(self, l, state, grads, grads2, noise) -> float:
+        """``n_t^l`` of layer ``l`` (``rules.noise_sample`` on the layer's arrays)."""
+        name, norm, opts = self.layout.names[l], self.layout.norms[l], self.options
+        G = grads[name]
+        return float(rules.noise_sample(
+            opts.estimator, norm.code, norm.radius, opts.dual, self.dual_coefficients[l], G,
+            G if grads2 is None else grads2[name], G if noise is None else noise[name],
+            state.previous_grads.get(name, G), state.momentum[name], state.momentum_mass))
+
+    def reference_step(self, state, grads, grads2, noise, params, t, lr, beta, adamw_lr):
+        """Weights from the noise estimates, then the base's step with ``lr * w_t^l``."""
+        first = self.options.first_sample
+        samples = np.full(len(self.layout), np.nan)
+        for l in self.adaptive_layers if t >= first else ():
+            samples[l] = self.noise_sample(l, state, grads, grads2, noise)
+            if not np.isfinite(samples[l]):
+                raise diverged(t, f"the noise sample of layer {self.layout.names[l]!r}")
+        H, weights, scale = steps.lanton_weights(state.noise_estimate, samples, t, state.weights, self.options,
+                                                 self.adaptive_groups)
+        updates, new_state = self.apply(state, grads, params, t, lr, beta, adamw_lr, scale)
+        reported = np.where(self.adaptive_mask, H, np.nan) if t >= first else np.full(len(H), np.nan)
+        diagnostics = new_state.diagnostics._replace(noise_sample=samples, noise_estimate=reported)
+        return updates, new_state._replace(noise_estimate=H, weights=weights, diagnostics=diagnostics)
 
 
 def lanton(layers, lr, *, base="lmo_momentum", estimator="consecutive", dual="exact", beta2=0.9, eps=1e-12,
@@ -85,18 +94,14 @@ def lanton(layers, lr, *, base="lmo_momentum", estimator="consecutive", dual="ex
 
     ``estimator``: ``"two_sample"`` (pass ``grads2`` at each step), ``"consecutive"``,
     ``"momentum_residual"`` or ``"oracle"`` (pass ``noise``); ``dual``: ``"exact"``, ``"ns"``,
-    ``"gram"`` or ``"quadrature"`` (``noise_estimators``; ``"quadrature"`` is the cheap one); ``beta2``, ``eps``, ``w_min``, ``clip``, ``lag`` as
-    in the module docstring; ``base_options`` go to the base (``beta``, ``momentum_form``,
-    ``nesterov``, ``weight_decay``, ``constrained`` for Scion, ``adamw_*`` for D-Muon ...).
+    ``"gram"`` or ``"quadrature"`` (``noise_estimators``; ``"quadrature"`` is the cheap one);
+    ``beta2``, ``eps``, ``w_min``, ``clip``, ``lag`` as in the module docstring;
+    ``base_options`` go to the base (``beta``, ``momentum_form``, ``nesterov``,
+    ``weight_decay``, ``constrained`` for Scion, ``adamw_*`` and ``non_spectral`` for D-Muon).
     """
-    from .dmuon import dmuon
-    from .lmo_momentum import lmo_momentum
-    from .scion import scion
-
-    check_choice(base, "base", BASES)
+    check_choice(base, "base", tuple(BASES))
     check_choice(estimator, "estimator", ESTIMATORS)
-    constructor = {"lmo_momentum": lmo_momentum, "scion": scion, "dmuon": dmuon}[base]
-    base_optimizer = constructor(layers, lr, backend=backend, **base_options)
+    base_optimizer = BASES[base](layers, lr, backend=backend, **base_options)
     checked = make_config("lanton", lr=lr, beta=0.0, adaptive=True, base=base, estimator=estimator, dual=dual,
                           beta2=beta2, eps=eps, w_min=w_min, clip=clip, lag=lag)
     config = dataclasses.replace(
@@ -104,4 +109,4 @@ def lanton(layers, lr, *, base="lmo_momentum", estimator="consecutive", dual="ex
         dual=checked.dual, beta2=checked.beta2, eps=checked.eps, w_min=checked.w_min, clip=checked.clip,
         lag=checked.lag,
     )
-    return Optimizer(base_optimizer.layout.layers, base_optimizer.kinds, config, backend)
+    return Lanton(base_optimizer.layout.layers, base_optimizer.kinds, config, backend)

@@ -4,7 +4,7 @@ Problem
     Estimate ``||xi_t^l||_{l,*}^2``, the squared size of the gradient noise of layer ``l`` in
     the dual norm of that layer's geometry, from what an optimizer sees.
 
-Algorithm (``d`` is the layer's dual norm, see ``dual_value``)
+Algorithm (``d`` is the layer's dual norm, ``rules.dual_value``; the sample is ``rules.noise_sample``)
     ============================  ===========================================  ==============
     name                          ``n_t``                                      first step
     ============================  ===========================================  ==============
@@ -15,7 +15,7 @@ Algorithm (``d`` is the layer's dual norm, see ``dual_value``)
     ============================  ===========================================  ==============
 
     Dual norm ``d``: ``dual="exact"`` (the norm's dual; nuclear norm by SVD for spectral
-    layers), ``dual="ns"`` (GEOMETRY.md's cheap estimate ``-<Z, D(Z)>`` with the layer's
+    layers), ``dual="ns"`` (the cheap estimate ``-<Z, D(Z)>`` with the layer's
     Newton-Schulz coefficients, ``ns5`` for an exact-LMO layer: one extra NS per layer, as
     costly as the base's own LMO), ``dual="gram"`` (nuclear norm as ``sum sqrt(eig(Z Z^T))``
     on the smaller Gram matrix: exact up to ``~sqrt(eps) s_max`` per singular value, a
@@ -29,11 +29,11 @@ Guarantee
     With ``xi, xi'`` independent, mean zero: ``E ||xi - xi'||_F^2 / 2 = E ||xi||_F^2``, so
     ``two_sample`` is unbiased in Frobenius and within norm-equivalence factors otherwise;
     ``oracle`` is exact; ``consecutive`` adds the drift of the true gradient; the residual
-    lags the momentum (ALGORITHMS.md table). A step without a sample (``t`` below the first
+    lags the momentum (the table above). A step without a sample (``t`` below the first
     step) reports ``nan`` and leaves ``H`` untouched.
 
 References
-    ALGORITHMS.md ("Noise estimators"); Hao et al., arXiv 2510.14009 (LANTON).
+    Hao et al., arXiv 2510.14009 (LANTON).
 
 Decisions (spec silent): the momentum residual uses the mass-normalised momentum ``B / m``
 (``momentum.mass``): for the EMA it equals the spec's ``B_{t-1}`` once ``beta^t`` is
@@ -47,8 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import Norm, newton_schulz, ns_coefficients
-from ..geometry.nuclear_quadrature import nuclear_norm_lower
+from ..geometry import Norm, ns_coefficients
 from ..geometry.base_norms import SPECTRAL
 
 ESTIMATORS = ("two_sample", "consecutive", "momentum_residual", "oracle")
@@ -63,37 +62,3 @@ def cheap_dual_coefficients(norm: Norm) -> np.ndarray:
     if norm.ns_coefficients.shape[0] > 0:
         return norm.ns_coefficients
     return ns_coefficients("ns5")
-
-
-def gram_nuclear_norm(Z: np.ndarray) -> float:
-    """``sum_i s_i(Z)`` from the eigenvalues of the smaller Gram matrix."""
-    gram = Z @ Z.T if Z.shape[0] <= Z.shape[1] else Z.T @ Z
-    eigenvalues = np.linalg.eigvalsh(gram)
-    return float(np.sum(np.sqrt(np.maximum(eigenvalues, 0.0))))
-
-
-def dual_value(norm: Norm, Z: np.ndarray, dual: str) -> float:
-    """``||Z||_{l,*}`` computed as ``dual`` says (see the module docstring)."""
-    if norm.code != SPECTRAL or dual == "exact":
-        return norm.dual(Z)
-    if dual == "gram":
-        return norm.radius * gram_nuclear_norm(Z)
-    if dual == "quadrature":
-        return norm.radius * nuclear_norm_lower(Z)
-    polar = newton_schulz(Z, cheap_dual_coefficients(norm))
-    return norm.radius * float(np.sum(Z * polar))
-
-
-def noise_sample(estimator: str, norm: Norm, dual: str, t: int, grad: np.ndarray,
-                 grad2=None, noise=None, previous_grad=None, previous_momentum=None,
-                 previous_mass: float = 0.0) -> float:
-    """``n_t`` of one layer, or ``nan`` when step ``t`` has no sample yet."""
-    if t < FIRST_STEP[estimator]:
-        return float("nan")
-    if estimator == "two_sample":
-        return dual_value(norm, grad - grad2, dual) ** 2 / 2.0
-    if estimator == "consecutive":
-        return dual_value(norm, grad - previous_grad, dual) ** 2 / 2.0
-    if estimator == "momentum_residual":
-        return dual_value(norm, grad - previous_momentum / previous_mass, dual) ** 2
-    return dual_value(norm, noise, dual) ** 2

@@ -5,7 +5,7 @@ Problem
     update sizes; normalise each row by a running estimate of its second moment, a
     neuron-wise adaptive baseline against which to compare LANTON's layerwise adaptivity.
 
-Algorithm
+Algorithm (rule: ``steps.normuon_step``; AdamW layers ``steps.adamw_step``)
     Momentum and Nesterov as Muon (EMA, ``beta = 0.95``), ``O = ns5(U_t)``,
     ``v_t = beta2 v_{t-1} + (1 - beta2) mean_j O_ij^2`` (one value per row, ``v_0 = 0``),
     ``O' = O / (sqrt(v_t) + eps)``, ``O'' = O' ||O||_F / (||O'||_F + eps)`` (Frobenius norm of
@@ -18,41 +18,31 @@ Guarantee
 
 References
     Z. Li et al., "NorMuon: making Muon more efficient and scalable", arXiv 2510.05491
-    (2025), github.com/zichongli5/NorMuon (``beta2 = 0.95``, ``1 / (sqrt(v) + 1e-10)``);
-    ALGORITHMS.md, method 7.
+    (2025), github.com/zichongli5/NorMuon (``beta2 = 0.95``, ``1 / (sqrt(v) + 1e-10)``).
 
-Decisions: the row normaliser is the reference code's ``1 / (sqrt(v) + eps)`` (ALGORITHMS.md
+Decisions: the row normaliser is the reference code's ``1 / (sqrt(v) + eps)`` (the seed text
 writes ``1 / sqrt(v + eps)``; the difference is below ``1e-10`` relative for any
-non-degenerate row); the default scale is the spec's ``dmuon`` RMS (``preset="muon"`` gives
+non-degenerate row); the default scale is the ``dmuon`` RMS (``preset="muon"`` gives
 the reference code's Muon scaling, ``lr = 0.02``).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..geometry import newton_schulz
-from .base import Optimizer, assign_geometry, build_layers, check_choice, make_config
-
-
-def normuon_direction(U, row_second_moment, beta2: float, eps: float, radius: float, coefficients):
-    """``(v_t, -r O'', -<U, -r O>)``: new row moments, the direction, the cheap dual of ``U``."""
-    O = newton_schulz(U, coefficients if len(coefficients) else "svd")
-    row_second_moment = beta2 * row_second_moment + (1.0 - beta2) * np.mean(O * O, axis=1, keepdims=True)
-    normalised = O / (np.sqrt(row_second_moment) + eps)
-    normalised = normalised * (np.sqrt(np.sum(O * O)) / (np.sqrt(np.sum(normalised * normalised)) + eps))
-    return row_second_moment, -radius * normalised, radius * float(np.sum(U * O))
+from .base import Optimizer
+from .config import assign_geometry, build_layers, check_choice, make_config
 
 
 def normuon(layers, lr=1e-3, *, beta=0.95, beta2=0.95, eps=1e-10, nesterov=True, momentum_form="ema",
             weight_decay=0.0, preset="dmuon", lmo_method="ns5", adamw_layers=(), adamw_lr=None,
-            adamw_betas=(0.9, 0.95), adamw_eps=1e-8, adamw_weight_decay=0.0, backend="reference") -> Optimizer:
+            adamw_betas=(0.9, 0.95), adamw_eps=1e-8, adamw_weight_decay=0.0, non_spectral="keep",
+            backend="reference") -> Optimizer:
     """NorMuon; ``preset`` ``"dmuon"`` (default, AdamW-matched RMS) or ``"muon"`` (reference code)."""
     check_choice(preset, "preset", ("dmuon", "muon"))
-    layers, kinds = assign_geometry(build_layers(layers), preset, lmo_method, adamw_layers)
-    kinds = tuple("normuon" if kind == "lmo" else kind for kind in kinds)
+    layers, kinds = assign_geometry(build_layers(layers), preset, lmo_method, adamw_layers, non_spectral)
+    # the spectral layers (now in ``preset``) take NorMuon's step; kept non-spectral ones their own LMO
+    kinds = tuple("normuon" if kind == "lmo" and layer.norm == preset else kind for layer, kind in zip(layers, kinds))
     config = make_config("normuon", lr=lr, beta=beta, momentum_form=momentum_form, nesterov=nesterov,
                          weight_decay=weight_decay, adamw_lr=adamw_lr, adamw_betas=adamw_betas,
                          adamw_eps=adamw_eps, adamw_weight_decay=adamw_weight_decay, normuon_beta2=beta2,
-                         normuon_eps=eps)
+                         normuon_eps=eps, names=dict(normuon_beta2="beta2", normuon_eps="eps"))
     return Optimizer(layers, kinds, config, backend)

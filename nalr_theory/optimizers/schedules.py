@@ -10,7 +10,7 @@ Algorithm
     * ``constant(value)``: ``value`` at every step.
     * ``theory_lr(c_eta, horizon)``: ``eta = c_eta T^(-3/4)``; ``theory_beta(c_beta, horizon)``:
       ``1 - beta = c_beta T^(-1/2)``, clipped to ``beta = 0`` when ``c_beta > sqrt(T)`` (then
-      ``feasible`` is false: THEORY.md makes no ``T^(-1/4)`` claim there).
+      ``feasible`` is false: the theorem makes no ``T^(-1/4)`` claim there).
       ``horizon_tuned(c_eta, c_beta, horizon)`` returns the pair.
     * ``linear_warmup(peak, warmup_steps)``: ``peak * t / warmup_steps`` up to ``warmup_steps``,
       then ``peak``.
@@ -27,7 +27,7 @@ Guarantee
     Parameters are checked at construction (``ValueError`` naming the parameter).
 
 References
-    THEORY.md ("Schedules, rate and optimal constants"); Loshchilov & Hutter, "SGDR" (2017)
+    ``nalr_theory.theory.schedules`` (rate and optimal constants); Loshchilov & Hutter, "SGDR" (2017)
     for cosine; Hu et al., "MiniCPM" (2024) and Wen et al. (2024) for warmup-stable-decay.
 
 Decisions (spec silent): steps are 1-based; warmup starts at ``peak / warmup_steps`` (never
@@ -194,17 +194,17 @@ def warmup_stable_decay(peak, horizon, warmup_steps, decay_steps, final=0.0) -> 
 
 
 def theory_lr(c_eta, horizon) -> TheoryLR:
-    """THEORY.md's horizon-tuned step ``eta = c_eta T^(-3/4)``."""
+    """The theory's horizon-tuned step ``eta = c_eta T^(-3/4)``."""
     return TheoryLR(_real(c_eta, "c_eta", low=0.0, low_open=True), _steps(horizon, "horizon", minimum=1))
 
 
 def theory_beta(c_beta, horizon) -> TheoryBeta:
-    """THEORY.md's horizon-tuned momentum ``1 - beta = c_beta T^(-1/2)`` (``beta >= 0``)."""
+    """The theory's horizon-tuned momentum ``1 - beta = c_beta T^(-1/2)`` (``beta >= 0``)."""
     return TheoryBeta(_real(c_beta, "c_beta", low=0.0, low_open=True), _steps(horizon, "horizon", minimum=1))
 
 
 def horizon_tuned(c_eta, c_beta, horizon) -> tuple[TheoryLR, TheoryBeta]:
-    """``(theory_lr(c_eta, T), theory_beta(c_beta, T))``: the schedule pair of THEORY.md."""
+    """``(theory_lr(c_eta, T), theory_beta(c_beta, T))``: the schedule pair of ``nalr_theory.theory.schedules``."""
     return theory_lr(c_eta, horizon), theory_beta(c_beta, horizon)
 
 

@@ -4,7 +4,7 @@ Problem
     Train a network whose layers live in different geometries (input ``colnorm``/``sign``,
     hidden ``rms_to_rms`` spectral, output ``sign``/``rownorm``), with one step size rule.
 
-Algorithm
+Algorithm (rule: ``steps.lmo_step``)
     ``B_t = beta B_{t-1} + (1 - beta) G_t`` (Scion's code calls ``1 - beta`` "momentum"),
     then per layer, with the layer's norm preset and radius ``r_l``:
 
@@ -15,13 +15,14 @@ Guarantee
     Constrained: if ``||X_1||_l <= 1`` (the radius-``r_l`` ball) and ``eta_t <= 1``, then
     ``||X_t||_l <= 1`` for all ``t`` (a convex combination of points of the ball), for an
     exact LMO; Newton-Schulz can overshoot by its norm excess ``kappa_hi``.
-    Unconstrained: THEORY.md's bound (this is the analysed family with Scion's radii).
+    Unconstrained: the bound of ``nalr_theory.theory.theorem`` (the analysed family with
+    Scion's radii).
 
 References
     T. Pethick, W. Xie, K. Antonakopoulos, Z. Zhu, A. Silveti-Falls, V. Cevher, "Training
-    deep learning models with norm-constrained LMOs" (ICML 2025); ALGORITHMS.md, method 2.
+    deep learning models with norm-constrained LMOs" (ICML 2025).
 
-Decisions (spec silent): the presets are the layers' own (a problem declares them, e.g. the
+Decisions: the presets are the layers' own (a problem declares them, e.g. the
 token model's ``sign`` embedding); default ``beta = 0.9`` (Scion's recommended momentum 0.1),
 EMA, no Nesterov; ``constrained=True`` forbids ``weight_decay`` (the ``(1 - eta)`` factor is
 already the decay) and needs ``lr <= 1`` and ``params`` at each step.
@@ -29,12 +30,8 @@ already the decay) and needs ``lr <= 1`` and ``params`` at each step.
 
 from __future__ import annotations
 
-from .base import Optimizer, build_layers, check_bool, make_config
-
-
-def constrained_update(X, direction, step: float):
-    """``(1 - step) X + step D - X``: the conditional-gradient step as an additive update."""
-    return step * direction - step * X
+from .base import Optimizer
+from .config import build_layers, check_bool, make_config
 
 
 def scion(layers, lr, *, beta=0.9, constrained=False, momentum_form="ema", nesterov=False, weight_decay=0.0,

@@ -1,4 +1,4 @@
-"""Synthetic problems with certified constants and per-layer noise models (PROBLEMS.md).
+"""Synthetic problems with certified constants and per-layer noise models.
 
 Public API::
 

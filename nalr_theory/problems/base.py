@@ -1,4 +1,4 @@
-"""The public problem interface (PROBLEMS.md, "What a problem declares") and the registry.
+"""The public problem interface (what every problem declares) and the registry.
 
 Problem
     A layered objective ``f(X^1..X^p)`` over named 2-D blocks, with its exact gradient, a
@@ -22,133 +22,30 @@ Guarantee
     ``(problem parameters, seed)``, same numbers.
 
 References
-    PROBLEMS.md, THEORY.md (A1-A3), GEOMETRY.md (norms and their Frobenius constants).
+    ``nalr_theory.theory.assumptions`` (A1 as stated on ``Certificate``; A2v/A2b the noise
+    bounds of ``nalr_theory.problems.noise``; A3 ``f >= f_inf``); ``nalr_theory.geometry.norm``
+    (the layer norms and their Frobenius constants, ``Norm.constants()``).
 """
 
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from numbers import Integral, Real
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
 from ..geometry import Layer, Layout, get_norm
 from ..geometry.base_norms import COL_NORM, FROBENIUS, MAX_ABS, ROW_NORM, SPECTRAL
-from ..geometry.norm import NORM_NAMES
 from . import noise as noise_models
+from ._validation import check_norms, check_positive, check_seed, check_shapes, per_layer
+from .records import Certificate, Kernels, OracleRecord
 
 
-# --------------------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class OracleRecord:
-    """One oracle call: ``grads = grad f(X) + noise`` per layer, the added ``noise``, its
-    dual norm per layer ``noise_dual`` (the oracle value of the ``oracle`` estimator is
-    ``noise_dual[l] ** 2``) and the step ``t`` it was drawn for."""
-
-    grads: dict
-    noise: dict
-    noise_dual: dict
-    t: int = 0
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """Constants of A1: ``||grad_l f(X) - grad_l f(Y)||_{l,*} <= sum_j L[l, j] ||X^j - Y^j||_j``
-    for all ``X, Y`` in ``region``: ``"whole_space"`` or ``"ball"`` (each layer
-    ``||X^l - centre[l]||_l <= radius[l]``). ``certified`` is false for estimated constants
-    (then ``notes`` says how they were estimated and that A1 is not guaranteed)."""
-
-    L: np.ndarray
-    region: str
-    certified: bool
-    norms: tuple
-    centre: dict | None = None
-    radius: np.ndarray | None = None
-    notes: str = ""
-
-
-class Kernels(NamedTuple):
-    """numba twins of a problem on the flat layout (``Layout``):
-    ``f(x, data) -> float``, ``grad(x, data) -> g`` and ``oracle(x, data, t, rng) -> (g, xi)``
-    (``g`` the noisy gradient, ``xi`` the noise in it, ``rng`` a ``numpy.random.Generator``
-    drawn exactly as the NumPy reference draws it). ``data`` is an opaque tuple of arrays to
-    pass through unchanged."""
-
-    f: Callable
-    grad: Callable
-    oracle: Callable
-    data: tuple
-
-
-# --------------------------------------------------------------------------- validation helpers
-
-def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False) -> float | int:
-    """Finite number ``> 0`` (``>= 0`` with ``allow_zero``), or ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise ValueError(f"{name}: expected a number, got {value!r}")
-    if integer and (not isinstance(value, (Integral, np.integer)) and float(value) != int(value)):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    number = int(value) if integer else float(value)
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}: must be finite and {bound}, got {value!r}")
-    return number
-
-
-def check_seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (Integral, np.integer)) or seed < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def per_layer(value, count: int, name: str, *, positive: bool = True) -> np.ndarray:
-    """Broadcast a scalar or check a sequence of length ``count``; finite (and ``> 0``)."""
-    array = np.asarray(value, dtype=np.float64) if not isinstance(value, str) else None
-    if array is None or array.ndim > 1:
-        raise ValueError(f"{name}: expected a number or a sequence of {count} numbers, got {value!r}")
-    array = np.broadcast_to(array, (count,)).copy() if array.ndim == 0 else array.copy()
-    if array.shape != (count,):
-        raise ValueError(f"{name}: expected {count} values (one per layer), got {array.shape[0]}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name}: values must be finite, got {value!r}")
-    if positive and np.any(array <= 0):
-        raise ValueError(f"{name}: values must be > 0, got {value!r}")
-    return array
-
-
-def check_norms(norms, count: int, name: str = "norms") -> tuple[str, ...]:
-    """A norm name (broadcast) or one per layer; names from GEOMETRY.md."""
-    try:
-        names = (norms,) * count if isinstance(norms, str) else tuple(norms)
-    except TypeError:
-        raise ValueError(f"{name}: expected a norm name or a sequence of names, got {norms!r}") from None
-    if len(names) != count:
-        raise ValueError(f"{name}: expected one norm name or {count}, got {len(names)}")
-    for item in names:
-        if not isinstance(item, str) or item not in NORM_NAMES:
-            raise ValueError(f"{name}: unknown norm {item!r}; known: {', '.join(NORM_NAMES)}")
-    return names
-
-
-def check_shapes(shapes, name: str = "shapes") -> tuple[tuple[int, int], ...]:
-    try:
-        items = [tuple(shape) for shape in shapes]
-    except TypeError:
-        raise ValueError(f"{name}: expected a sequence of (d_out, d_in) pairs, got {shapes!r}") from None
-    if not items:
-        raise ValueError(f"{name}: at least one shape is needed")
-    result = []
-    for shape in items:
-        if len(shape) != 2 or any(isinstance(d, bool) or not isinstance(d, (Integral, np.integer)) or d < 1 for d in shape):
-            raise ValueError(f"{name}: each shape must be two positive integers, got {shape!r}")
-        result.append((int(shape[0]), int(shape[1])))
-    return tuple(result)
-
+# records and validation helpers live in ``records`` and ``_validation`` (imported by
+# ``smoothness`` too, which ``base`` imports: one-way); re-exported here under their names.
 
 def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
     """A Haar-random orthogonal ``n x n`` matrix (QR of a Gaussian with the sign fix)."""
@@ -173,7 +70,8 @@ def spectral_per_layer_norm(norm) -> float:
 def frobenius_to_declared(L_frobenius: np.ndarray, norms) -> np.ndarray:
     """Transfer an A1 matrix from Frobenius norms to the declared layer norms.
 
-    With ``||Z||_{l,*} <= a_l ||Z||_F`` (GEOMETRY.md) and, by duality, ``||Z||_F <= a_j ||Z||_j``
+    With ``||Z||_{l,*} <= a_l ||Z||_F`` (``a_l = Norm.constants()[0]``, radius included) and,
+    by duality, ``||Z||_F <= a_j ||Z||_j``
     (``||Z||_F = max_{||D||_F<=1} <D,Z> <= max_{||D||_{j,*} <= a_j} <D,Z> = a_j ||Z||_j``):
     ``||dgrad_l||_{l,*} <= a_l ||dgrad_l||_F <= a_l sum_j LF[l,j] ||dX^j||_F
     <= sum_j a_l LF[l,j] a_j ||dX^j||_j``. Both transfers use ``a``; ``b`` (and
@@ -371,10 +269,34 @@ def register(name: str, factory: Callable[..., Problem]) -> None:
     _REGISTRY[name] = factory
 
 
-def get(name: str, **params) -> Problem:
-    """Build the registered problem ``name`` with ``params`` (see each family's docstring)."""
+def _options(name: str) -> tuple[str, ...] | None:
+    """Keyword options the registered problem ``name`` accepts, in signature order
+    (``None`` when its factory takes ``**kwargs`` or has no inspectable signature)."""
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"name: unknown problem {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    try:
+        signature = inspect.signature(_REGISTRY[name])
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if any(item.kind is inspect.Parameter.VAR_KEYWORD for item in signature.parameters.values()):
+        return None
+    return tuple(item.name for item in signature.parameters.values() if item.kind in kinds)
+
+
+def get(name: str, **params) -> Problem:
+    """Build the registered problem ``name`` with ``params`` (see each family's docstring).
+
+    An option the problem does not accept raises ``ValueError`` (message starting with the
+    option's name and listing the accepted options) before anything is built.
+    """
+    accepted = _options(name)
+    if accepted is not None:
+        unknown = [key for key in params if key not in accepted]
+        if unknown:
+            others = f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+            raise ValueError(f"{unknown[0]}: unknown option of problem {name!r}{others}; "
+                             f"accepted: {', '.join(accepted) or 'none'}")
     return _REGISTRY[name](**params)
 
 

@@ -24,7 +24,7 @@ Guarantee
     ball); ``local_smoothness`` shows by how much.
 
 References
-    PROBLEMS.md family 3; Saxe et al. (2014); Arora et al. (2019); THEORY.md A1, A3.
+    Saxe et al. (2014); Arora et al. (2019); ``nalr_theory.theory.assumptions`` (A1, A3).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Guarantee
     entries exercise the coupled form of A1.
 
 References
-    PROBLEMS.md family 2; Burer & Monteiro (2003); THEORY.md A1.
+    Burer & Monteiro (2003); ``nalr_theory.theory.assumptions`` (A1).
 """
 
 from __future__ import annotations

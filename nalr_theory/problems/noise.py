@@ -1,9 +1,10 @@
-"""Per-layer noise models for the stochastic oracle ``G = grad f(X) + xi`` (PROBLEMS.md).
+"""Per-layer noise models for the stochastic oracle ``G = grad f(X) + xi``.
 
 Problem
     Give each layer ``l`` a zero-mean noise ``xi^l`` whose size in the layer's dual norm
-    ``||.||_{l,*}`` is controlled per layer, so that A2 (THEORY.md) holds with known
-    constants (or fails on purpose).
+    ``||.||_{l,*}`` is controlled per layer, so that A2 holds with known constants (or
+    fails on purpose): A2v ``E||xi^l||_*^2 <= sigma_l^2``, A2b ``sigma_lo[l] <= ||xi^l||_*
+    <= sigma_hi[l]`` on every draw (``nalr_theory.theory.assumptions``).
 
 Algorithm (one draw per layer, in layer order; ``Z`` a standard Gaussian matrix)
     - ``bounded(sigma_lo, sigma_hi)``: draw ``D = Z``, then ``s ~ U[sigma_lo, sigma_hi]``;
@@ -35,7 +36,8 @@ Guarantee
     (``_kernels.draw_noise``) alike (numba's ``Generator`` reproduces NumPy's streams).
 
 References
-    PROBLEMS.md "Noise models"; THEORY.md A2; Hao et al. 2025 (arXiv 2510.14009).
+    ``nalr_theory.theory.assumptions`` (A2v, A2b; ``noise_model_assumptions``); Hao et al. 2025
+    (arXiv 2510.14009).
 
 Decisions (spec silent): one noise kind for all layers, parameters per layer (scalar,
 sequence or ``{layer: value}``); the heavy-tailed model is the elliptical (multivariate)

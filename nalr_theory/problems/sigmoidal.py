@@ -13,14 +13,16 @@ Algorithm
 Guarantee
     ``f_inf = 0`` (attained). ``|phi''| <= 2`` (``phi''(x) = (2 - 6x^2)/(1+x^2)^3``, maximal
     at 0) and orthogonal ``U, V`` keep Frobenius norms, so ``grad f_l`` is ``2 c_l``-Lipschitz
-    in Frobenius. In the declared norm (dual constant ``a_l`` of GEOMETRY.md, radius
-    included): ``L[l, l] = 2 c_l a_l^2`` and ``L[l, j] = 0`` for ``j != l``, on the whole
-    space; tight at the minimiser (Hessian ``2 c_l I``; e.g. spectral: ``2 c_l min(m, n) r^2``,
-    attained by an orthogonal step). Using ``rho_l = a_l b_l`` instead of ``a_l^2`` is wrong
-    (too small by ``sqrt(min(m, n))`` for the spectral norm): see ``base.frobenius_to_declared``.
+    in Frobenius. In the declared norm (dual constant ``a_l``, i.e.
+    ``||Z||_{l,*} <= a_l ||Z||_F``, ``Norm.constants()[0]``, radius included):
+    ``L[l, l] = 2 c_l a_l^2`` and ``L[l, j] = 0`` for ``j != l``, on the whole space; tight at
+    the minimiser (Hessian ``2 c_l I``; e.g. spectral: ``2 c_l min(m, n) r^2``, attained by an
+    orthogonal step). Using ``rho_l = a_l b_l`` instead of ``a_l^2`` is wrong (too small by
+    ``sqrt(min(m, n))`` for the spectral norm): see ``base.frobenius_to_declared``.
 
 References
-    PROBLEMS.md family 1; THEORY.md A1, A3; GEOMETRY.md (equivalence constants).
+    ``nalr_theory.theory.assumptions`` (A1, A3); ``nalr_theory.geometry.norm``
+    (``Norm.constants``: the equivalence constants ``a, b, rho = a b``).
 """
 
 from __future__ import annotations

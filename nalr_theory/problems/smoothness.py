@@ -2,8 +2,8 @@
 
 Problem
     Certified constants are worst cases over a region; users need to see how loose they are
-    where the optimizer actually goes (PROBLEMS.md: "an estimate of local smoothness along a
-    trajectory").
+    where the optimizer actually goes: every problem offers an estimate of local smoothness
+    along a trajectory (``Problem.local_smoothness`` of ``nalr_theory.problems.base``).
 
 Algorithm
     For consecutive iterates ``X_t, X_{t+1}`` with ``dg_l = grad_l f(X_{t+1}) - grad_l f(X_t)``
@@ -27,7 +27,8 @@ Guarantee
     (tested for each certified family).
 
 References
-    PROBLEMS.md "What a problem declares"; THEORY.md A1.
+    ``nalr_theory.problems.base`` (what a problem declares); ``nalr_theory.theory.assumptions``
+    (A1: ``||grad_l f(X) - grad_l f(Y)||_{l,*} <= sum_j L[l, j] ||X^j - Y^j||_j``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Certificate, check_positive
+from ._validation import check_positive
+from .records import Certificate
 
 
 @dataclass(frozen=True)

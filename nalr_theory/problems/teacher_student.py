@@ -21,7 +21,8 @@ Guarantee
     ``sigma_lo``/``sigma_hi``).
 
 References
-    PROBLEMS.md family 4; Saad & Solla (1995) (soft committee / teacher-student setting).
+    Saad & Solla (1995) (soft committee / teacher-student setting);
+    ``nalr_theory.problems.smoothness`` (``estimated_certificate``, ``noise_level``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ Guarantee
     loss within 2,000 steps (``tests/problems/test_prob_token_trains.py``), in seconds.
 
 References
-    PROBLEMS.md family 5; Hao et al. 2025 (arXiv 2510.14009); Pethick et al. 2025 (Scion).
+    Hao et al. 2025 (arXiv 2510.14009); Pethick et al. 2025 (Scion);
+    ``nalr_theory.geometry.presets`` (the ``sign`` preset).
 """
 
 from __future__ import annotations

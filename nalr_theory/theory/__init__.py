@@ -3,7 +3,7 @@
 Problem
     Bound the stationarity of LMO momentum methods (Muon, Scion, D-Muon) with layerwise,
     possibly noise-adaptive (LANTON) step weights, under layerwise smoothness with coupling
-    and layerwise noise (THEORY.md), and let users change an assumption and see the
+    and layerwise noise (:mod:`.assumptions`), and let users change an assumption and see the
     constants and the predicted curve move.
 
 Algorithm
@@ -13,7 +13,8 @@ Algorithm
     schedule, leading powers, ``A, B, C``, optimal constants, feasibility),
     :mod:`.estimators` (noise-estimate intervals, LANTON weight intervals),
     :mod:`.adaptivity` (when adaptive weights help), :mod:`.dimension` (``rho_l`` and
-    noise-accounting ratios for real shapes), :mod:`.latex` (LaTeX and plain text),
+    noise-accounting ratios for real shapes), :mod:`.formatting` (LaTeX and plain text of
+    one item), :mod:`.latex` (export of every item),
     :mod:`.finite_sums` (the exact finite sums of the non-asymptotic bound).
 
 Guarantee
@@ -22,12 +23,13 @@ Guarantee
     independent numeric route in ``tests/theory``.
 
 References
-    THEORY.md, GEOMETRY.md; Hao et al., LANTON, arXiv 2510.14009 (2025); Cutkosky & Mehta
-    (2020); Pethick et al., Scion (2025); Riabinin et al., Gluon (2025).
+    :mod:`nalr_theory.geometry.norm` (norm-equivalence constants); Hao et al., LANTON,
+    arXiv 2510.14009 (2025); Cutkosky & Mehta (2020); Pethick et al., Scion (2025);
+    Riabinin et al., Gluon (2025).
 
 Public API (fixed)::
 
-    optimal_constants(A, B, C) -> (c_beta, c_eta, K)
+    optimal_constants(A, B, C) -> OptimalConstants(c_eta, c_beta, K)   # read by field name
     leading_coefficients(Delta, L, rho, sigma, weights=None, variant="every_T") -> A, B, C
     bound(T, eta, beta, *, Delta, L, rho, sigma, g1, w_hi=None, w_lo=None, ...)
     dimension_constants(shapes, norms, sigmas)
@@ -76,6 +78,7 @@ from .lemmas import (
 )
 from .schedules import (
     LeadingCoefficients,
+    OptimalConstants,
     TunedSchedule,
     every_T_envelope,
     feasibility_horizon,
@@ -104,6 +107,7 @@ __all__ = [
     "LayerSpec",
     "LeadingCoefficients",
     "NoiseEstimateInterval",
+    "OptimalConstants",
     "Statement",
     "TunedSchedule",
     "adaptivity_constant",

@@ -1,7 +1,7 @@
 """Input checks of the theory module.
 
 Every public numeric entry point checks its arguments before any work and raises
-``ValueError`` naming the offending parameter (PRODUCT.md, "Reliability").
+``ValueError`` whose message starts with the offending parameter's name.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The honest statement of when adaptive (layerwise) weights help (THEORY.md).
+"""The honest statement of when adaptive (layerwise) weights help.
 
 Problem
     With fixed weights ``w`` the theorem's tuned constant (every-``T`` variant, exact LMO) is
@@ -25,8 +25,8 @@ Guarantee
     numeric minimisation over ``w``).
 
 References
-    THEORY.md ("Honest statement of when adaptive weights help"); Hao et al., LANTON,
-    arXiv 2510.14009 (2025).
+    ``nalr_theory.theory.schedules`` (``optimal_constants``, ``leading_coefficients``);
+    Hao et al., LANTON, arXiv 2510.14009 (2025).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .symbols import A_coef, B_coef, C_coef, kappa_hi, kappa_lo, min_weight, wei
 def adaptivity_constant_symbol() -> sp.Expr:
     """``K(w)`` as a sympy expression of ``Delta, Q = w^T L w, N = sum w rho sigma``."""
     A, B, C = leading_coefficient_symbols("every_T")
-    K_star = optimal_constant_symbols()[2]
+    K_star = optimal_constant_symbols().K
     value = K_star.subs({A_coef: A, B_coef: B, C_coef: C}).subs({kappa_lo: 1, kappa_hi: 1})
     return sp.simplify(sp.powsimp(value, force=True))
 
@@ -56,7 +56,7 @@ def adaptivity_constant(weights, Delta, L, rho, sigma) -> float:
     coefficients = leading_coefficients(Delta, L, rho, sigma, weights, "every_T")
     if coefficients.B == 0 or coefficients.C == 0:
         raise ValueError("L, sigma: K(w) needs w^T L w > 0 and sum_l w_l rho_l sigma_l > 0")
-    return float(optimal_constants(*coefficients)[2])
+    return float(optimal_constants(*coefficients).K)
 
 
 def _weights(weights, layers: int) -> np.ndarray:
@@ -115,7 +115,7 @@ def honest_statements() -> dict[str, Statement]:
             hypotheses=("fixed weights w > 0", "equality only for constant w (when every sigma_l > 0)"),
             proof_sketch="K is 1-homogeneous and nondecreasing in each w_l: K(w)/min w = K(w/min w) >= K(1).",
             check="Random instances and numeric minimisation over w (tests).",
-            references="THEORY.md, honest statement (i)",
+            references="nalr_theory.theory.adaptivity, honest statement (i)",
         ),
         "noise_normalised": Statement(
             key="adaptivity_noise_normalised",
@@ -129,7 +129,7 @@ def honest_statements() -> dict[str, Statement]:
                 "w <= 1 and L >= 0 bound the first factor by 1, the second is < 1 iff some sigma_l > sigma_min."
             ),
             check="Random instances (tests).",
-            references="THEORY.md, honest statement (ii)",
+            references="nalr_theory.theory.adaptivity, honest statement (ii)",
         ),
         "K": Statement(
             key="adaptivity_constant",
@@ -138,7 +138,7 @@ def honest_statements() -> dict[str, Statement]:
             rhs=adaptivity_constant_symbol(),
             relation="=",
             hypotheses=("exact LMO, every-T variant", "Q = w^T L w, N = sum_l w_l rho_l sigma_l"),
-            references="THEORY.md",
+            references="nalr_theory.theory.schedules (optimal_constants, every-T variant)",
         ),
     }
 

@@ -1,4 +1,4 @@
-"""Assumptions A1-A3 of THEORY.md as sympy statements, and which noise models satisfy them.
+"""Assumptions A1-A3 of the layerwise analysis as sympy statements; which noise models hold them.
 
 Problem
     State the hypotheses of the layerwise analysis so that a user can read, print and
@@ -9,7 +9,7 @@ Problem
 Algorithm
     Each assumption is a :class:`~nalr_theory.theory.statement.Statement` over the symbols
     of :mod:`nalr_theory.theory.symbols`. :func:`noise_model_assumptions` says which of
-    A2v and A2b a named noise model of PROBLEMS.md satisfies.
+    A2v and A2b a named noise model of ``nalr_theory.problems.noise`` satisfies.
 
 Guarantee
     A1 with diagonal ``L`` is the layerwise assumption of Gluon and of the LANTON paper; a
@@ -19,8 +19,8 @@ Guarantee
     Student-t with ``nu <= 2`` does not; only bounded noise satisfies A2b.
 
 References
-    THEORY.md ("Assumptions"); Riabinin et al., "Gluon" (2025); Hao et al., LANTON,
-    arXiv 2510.14009 (2025); PROBLEMS.md (noise models).
+    Riabinin et al., "Gluon" (2025); Hao et al., LANTON, arXiv 2510.14009 (2025);
+    ``nalr_theory.problems.noise`` (noise models).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .symbols import (
     xi_norm,
 )
 
-_REFERENCES = "THEORY.md, Assumptions; Hao et al. 2025 (LANTON, arXiv 2510.14009)"
+_REFERENCES = "nalr_theory.theory.assumptions; Hao et al. 2025 (LANTON, arXiv 2510.14009)"
 
 
 @lru_cache(maxsize=None)
@@ -124,7 +124,7 @@ def assumptions() -> dict[str, Statement]:
 
 
 def noise_model_assumptions(model: str, nu: float | None = None) -> dict[str, bool]:
-    """Which of A2v, A2b a noise model of PROBLEMS.md satisfies.
+    """Which of A2v, A2b a noise model of ``nalr_theory.problems.noise`` satisfies.
 
     ``model`` in ``bounded``, ``gaussian``, ``student_t`` (needs ``nu > 0``); the
     time-varying and minibatch wrappers inherit the base model's answer.

@@ -3,13 +3,14 @@
 Problem
     The theorem's noise term is ``2 sum_l w_l rho_l sigma_l`` (layerwise accounting) against
     ``2 sigma_max sum_l rho_l`` (uniform-noise accounting of earlier analyses), with
-    ``rho_l = a_l b_l`` the norm-equivalence factor of layer ``l``'s norm (GEOMETRY.md). How
+    ``rho_l = a_l b_l`` the norm-equivalence factor of layer ``l``'s norm (``||Z||_* <= a_l
+    ||Z||_F``, ``||Z||_F <= b_l ||Z||_*``; ``nalr_theory.geometry.norm``). How
     large are ``rho_l`` and the gain ``sum rho sigma / (sigma_max sum rho)`` for real shapes?
 
 Algorithm
     ``rho_l`` from ``nalr_theory.geometry.get_norm(norm, shape).constants()``; the sums and
     ratios below, plus the un-weighted ``sum_l sigma_l`` against ``p sigma_max`` that the
-    LANTON paper reports (``3.65`` against ``18.0`` for LLaMA-1.1B, quoted in THEORY.md).
+    LANTON paper reports (``3.65`` against ``18.0`` for LLaMA-1.1B).
 
 Guarantee
     Both ratios lie in ``(0, 1]`` and equal 1 exactly when every ``sigma_l = sigma_max``.
@@ -22,7 +23,8 @@ References
     ``config.json`` (hidden 2048, intermediate 5632, 22 layers, 32 heads, 4 key-value heads,
     vocab 32000, untied head). GPT-2 small: Radford et al. (2019), Hugging Face ``gpt2``
     ``config.json`` (n_embd 768, n_layer 12, n_head 12, n_positions 1024, vocab 50257,
-    fused ``c_attn``, head tied to ``wte``). GEOMETRY.md (``a``, ``b``, ``rho``).
+    fused ``c_attn``, head tied to ``wte``). ``nalr_theory.geometry.norm`` (``Norm.constants``:
+    ``a``, ``b``, ``rho``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from nalr_theory.geometry import get_norm
 
 from . import _validation as check
 
-#: Numbers quoted by THEORY.md from the LANTON paper (LLaMA-1.1B; no rho).
+#: Numbers reported by the LANTON paper (Hao et al. 2025, arXiv 2510.14009; LLaMA-1.1B; no rho).
 LANTON_REPORTED_LLAMA_1B = {"sum_sigma": 3.65, "p_sigma_max": 18.0}
 
 #: Default norm preset per layer role (decision): embeddings and head in the l1->linf

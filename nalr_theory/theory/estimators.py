@@ -1,10 +1,11 @@
-"""Noise-estimate intervals and LANTON's weight interval (THEORY.md, special case 4).
+"""Noise-estimate intervals and LANTON's weight interval (special case 4 of the theorem).
 
 Problem
     LANTON sets ``w_t^l = alpha^l / max_{j in group(l)} alpha^j``, ``alpha^l = 1/sqrt(H_t^l)``
-    from a noise estimate ``H_t^l`` (an EMA of samples ``n_t^l``, ALGORITHMS.md). The
-    theorem's ``w_lo`` form needs a pathwise interval ``H^l in [h_lo[l], h_hi[l]]``; which
-    estimator gives one?
+    from a noise estimate ``H_t^l = beta2 H_{t-1}^l + (1 - beta2) n_t^l`` (``H = n`` at the
+    first sample: an EMA of samples ``n_t^l``; ``nalr_theory.optimizers.lanton``, samples
+    from ``nalr_theory.optimizers.noise_estimators``). The theorem's ``w_lo`` form needs a
+    pathwise interval ``H^l in [h_lo[l], h_hi[l]]``; which estimator gives one?
 
 Algorithm
     * ``oracle_ema_interval``: under A2b the oracle sample ``||xi_t||_*^2`` lies in
@@ -14,8 +15,8 @@ Algorithm
       on every draw (triangle inequality; ``0`` when ``xi = xi'`` is possible): **no positive
       pathwise lower bound**, ``w_lo = 0``. In expectation ``sigma_lo^2 <= E[z | F] <=
       4 sigma_hi^2`` (Jensen: ``E_{xi'} ||xi - xi'|| >= ||xi||``; ``(a+b)^2 <= 2a^2 + 2b^2``),
-      and in Frobenius ``E z = 2 E||xi||_F^2`` exactly. ``scale`` multiplies ``z``
-      (ALGORITHMS.md's estimator is ``z / 2``).
+      and in Frobenius ``E z = 2 E||xi||_F^2`` exactly. ``scale`` multiplies ``z`` (the
+      ``two_sample`` estimator of ``nalr_theory.optimizers.noise_estimators`` is ``z / 2``).
     * ``clipped_interval``: clipping ``H`` into ``[h_min, h_max]`` maps the interval
       ``[lo, hi]`` to ``[clip(lo), clip(hi)]``, positive whenever ``h_min > 0``.
     * ``lanton_weight_interval``: ``w = min(1, sqrt(min_{j in group, j != l} H^j / H^l))``
@@ -32,8 +33,9 @@ Guarantee
     weighted-on-path form of the theorem always applies.
 
 References
-    THEORY.md (special case 4, estimator intervals); ALGORITHMS.md (LANTON, estimators);
-    Hao et al., LANTON, arXiv 2510.14009 (2025).
+    ``nalr_theory.theory.theorem.lanton_special_case`` (special case 4);
+    ``nalr_theory.optimizers.lanton`` and ``nalr_theory.optimizers.noise_estimators`` (LANTON,
+    estimators); Hao et al., LANTON, arXiv 2510.14009 (2025).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def oracle_ema_interval(sigma_lo, sigma_hi) -> NoiseEstimateInterval:
 
 
 def two_sample_interval(sigma_lo, sigma_hi, scale: float = 1.0, frobenius: bool = False) -> NoiseEstimateInterval:
-    """EMA of ``scale * ||G - G'||_*^2`` under A2b (``scale = 1/2``: ALGORITHMS.md's ``two_sample``).
+    """EMA of ``scale * ||G - G'||_*^2`` under A2b (``scale = 1/2``: optimizers' ``two_sample``).
 
     Pathwise ``[0, 4 scale sigma_hi^2]`` (no positive lower bound). In expectation
     ``[scale sigma_lo^2, 4 scale sigma_hi^2]``, or ``[2 scale sigma_lo^2, 2 scale sigma_hi^2]``
@@ -174,8 +176,8 @@ def lanton_weight_interval_naive(h_lo, h_hi, groups=None) -> tuple[np.ndarray, n
     """Interval arithmetic on ``alpha^l / max_{j in group} alpha^j`` with ``j = l`` included.
 
     Valid but loose: ``H^l`` appears twice (e.g. a one-layer group gets
-    ``w_lo = sqrt(h_lo/h_hi) < 1`` instead of the exact ``1``). Kept to show why THEORY.md's
-    tight ``w_lo`` excludes the layer itself.
+    ``w_lo = sqrt(h_lo/h_hi) < 1`` instead of the exact ``1``). Kept to show why the tight
+    ``w_lo`` of :func:`lanton_weight_interval` excludes the layer itself.
     """
     low = check.positive(np.atleast_1d(h_lo), "h_lo")
     high = check.positive(np.atleast_1d(h_hi), "h_hi")

@@ -1,8 +1,9 @@
 """Exact finite sums over the steps ``t = 1..T`` used by the non-asymptotic bound.
 
 Problem
-    The non-asymptotic bound (THEORY.md, L4 remark) sums over ``t = 1..T`` the L3 cap of the
-    momentum noise at step ``t``,
+    The non-asymptotic bound (``form="exact"`` of ``nalr_theory.theory.theorem``; L4's
+    finite form, ``nalr_theory.theory.lemmas.lemma_l4_finite``) sums over ``t = 1..T`` the
+    L3 cap of the momentum noise at step ``t``,
     ``n_t = min(rho sqrt((1-beta)/(1+beta)) sqrt(1 - beta^(2t)),  1 - beta^t)``,
     the two branches being ``rho sigma sqrt(sum_k c_k^2)`` and ``sigma sum_k |c_k|`` of L3
     for ``c_k = (1-beta) beta^(t-k)``, ``k = 1..t``. The sum has no closed form.
@@ -23,7 +24,7 @@ Guarantee
     ``T = 10^12`` for log-log slopes.
 
 References
-    THEORY.md (L3, L4); Euler-Maclaurin: Abramowitz & Stegun 23.1.30.
+    ``nalr_theory.theory.lemmas`` (L3, L4); Euler-Maclaurin: Abramowitz & Stegun 23.1.30.
 """
 
 from __future__ import annotations

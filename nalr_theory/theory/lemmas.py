@@ -1,4 +1,4 @@
-"""Lemmas L1-L4 of THEORY.md, each a sympy statement with a machine check.
+"""Lemmas L1-L4 of the layerwise analysis, each a sympy statement with a machine check.
 
 Setting
     The analysed family is ``B_0 = 0``, ``B_t = beta B_{t-1} + (1-beta) G_t``,
@@ -37,7 +37,8 @@ Check
     Monte-Carlo in the tests.
 
 References
-    THEORY.md ("Lemmas"); Cutkosky & Mehta, "Momentum improves normalized SGD" (2020);
+    ``nalr_theory.theory.assumptions`` (A1-A3); Cutkosky & Mehta, "Momentum improves
+    normalized SGD" (2020);
     Pethick et al. (Scion, 2025); Hao et al. (LANTON, arXiv 2510.14009, 2025).
 """
 
@@ -76,7 +77,7 @@ from .symbols import (
     w_path,
 )
 
-_REFERENCES = "THEORY.md, Lemmas; Cutkosky & Mehta 2020; Hao et al. 2025 (arXiv 2510.14009)"
+_REFERENCES = "nalr_theory.theory.lemmas; Cutkosky & Mehta 2020; Hao et al. 2025 (arXiv 2510.14009)"
 
 # Sequences used by L2 (scalars standing for matrices: every identity is linear in them).
 gradient = sp.IndexedBase("g")
@@ -112,7 +113,7 @@ def lemma_l1_inexact() -> Statement:
             "(eta^2 kappa_hi^2 / 2) w^T L w."
         ),
         check="Monte-Carlo, pathwise, on a coupled quadratic with Newton-Schulz-like perturbed directions (tests).",
-        references=_REFERENCES + "; GEOMETRY.md (approximate LMOs)",
+        references=_REFERENCES + "; nalr_theory.geometry.newton_schulz (approximate LMOs, kappa_lo/kappa_hi)",
     )
 
 
@@ -244,7 +245,7 @@ def lemma_l3() -> Statement:
             "rank-one (spectral) directions; loose by about sqrt(min(m, n)) for isotropic Gaussian noise."
         ),
         check="verify_geometric_sums(), rho_branch_threshold(); Monte-Carlo and the tight case in the tests.",
-        references=_REFERENCES + "; GEOMETRY.md (norm-equivalence constants)",
+        references=_REFERENCES + "; nalr_theory.geometry.norm (Norm.constants: norm-equivalence constants)",
     )
 
 
@@ -294,7 +295,7 @@ def momentum_coefficient_sums() -> dict[str, sp.Expr]:
 
 
 def verify_geometric_sums() -> bool:
-    """The closed forms quoted by THEORY.md, checked against :func:`momentum_coefficient_sums`.
+    """The closed forms used by L2-L4, checked against :func:`momentum_coefficient_sums`.
 
     ``sum_{k>=1} beta^k = beta/(1-beta)``; ``(1-beta)^2 sum_{k>=0} beta^(2k) =
     (1-beta)/(1+beta)``; ``sum c_k^2 = (1-beta)(1-beta^(2t))/(1+beta)``;
@@ -336,7 +337,7 @@ def _numerically_equal(first, second, trials: int = 12) -> bool:
 def rho_branch_threshold() -> sp.Expr:
     """Solve ``rho sqrt((1-beta)/(1+beta)) < 1`` for ``1 - beta`` (``rho > 1``).
 
-    Returns the sympy upper bound on ``1 - beta``; THEORY.md states ``2 / (rho^2 + 1)``.
+    Returns the sympy upper bound on ``1 - beta``, which is ``2 / (rho^2 + 1)``.
     """
     r = sp.Symbol("r", positive=True)
     one_minus = sp.Symbol("q", positive=True)  # q = 1 - beta

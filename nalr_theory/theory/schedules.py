@@ -7,7 +7,7 @@ Problem
 
 Algorithm
     1. Substitute the schedule and ``T = s^(-4)`` (``s = T^(-1/4)``) into the derived
-       theorem (:func:`~nalr_theory.theory.theorem.derive_theorem`, THEORY.md's display),
+       theorem (:func:`~nalr_theory.theory.theorem.derive_theorem`, the displayed form),
        in the regime ``rho_l sqrt((1-beta)/(1+beta)) <= 1`` reached for large ``T``, where
        the noise term is ``N sqrt((1-beta)/(1+beta))``, ``N = sum_l w_l rho_l sigma_l``;
        expand in ``s`` (:func:`schedule_expansion`) and read off the leading power of
@@ -31,10 +31,11 @@ Guarantee
     Arjevani et al. for bounded-variance stochastic first-order methods (a Euclidean,
     dimension-free statement). The every-``T`` envelope
     ``(A/c_eta + B c_eta/c_beta + C sqrt(c_beta)) T^(-1/4) + (kappa_lo+kappa_hi)/kappa_lo
-    G1/c_beta T^(-1/2)`` bounds THEORY.md's theorem at every feasible ``T`` (tests).
+    G1/c_beta T^(-1/2)`` bounds the displayed theorem (``theorem_exact_lmo``) at every
+    feasible ``T`` (tests).
 
 References
-    THEORY.md ("Schedules, rate and optimal constants"); Cutkosky & Mehta (2020);
+    :mod:`nalr_theory.theory.theorem` (the bound being tuned); Cutkosky & Mehta (2020);
     Arjevani et al., "Lower bounds for non-convex stochastic optimization" (2023).
 """
 
@@ -87,7 +88,7 @@ def _schedule_substitution():
 def schedule_expansion(variant: str = "asymptotic", order: int = 4) -> dict[int, sp.Expr]:
     """Coefficients of ``s^k`` (``s = T^(-1/4)``) of the theorem under the tuned schedule.
 
-    Exact-LMO values (``kappa = 1``, asymptotic) reproduce THEORY.md:
+    Exact-LMO values (``kappa = 1``, asymptotic) are:
     ``s``: ``Delta/c_eta + 2 Q c_eta/c_beta + sqrt(2) N sqrt(c_beta)``;
     ``s^2``: ``2 G1/c_beta``; ``s^3``: ``sqrt(2)/4 N c_beta^(3/2) - 3/2 Q c_eta``.
     """
@@ -138,9 +139,25 @@ def leading_coefficient_form():
     return A_coef / c_eta + B_coef * c_eta / c_beta + C_coef * sp.sqrt(c_beta)
 
 
+@dataclass(frozen=True)
+class OptimalConstants:
+    """The optimal schedule constants, by name: ``c_eta*`` (step size ``eta = c_eta
+    T^(-3/4)``), ``c_beta*`` (momentum ``1 - beta = c_beta T^(-1/2)``) and ``K*`` (the
+    minimal leading coefficient). Floats, arrays (when the inputs are arrays) or sympy
+    expressions (:func:`optimal_constant_symbols`).
+
+    Read the fields by name: the record deliberately does not unpack or index, so that
+    ``c_beta`` and ``c_eta`` cannot be swapped by position.
+    """
+
+    c_eta: object
+    c_beta: object
+    K: object
+
+
 @lru_cache(maxsize=None)
-def optimal_constant_symbols() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-    """``(c_beta*, c_eta*, K*)`` minimising ``A/c_eta + B c_eta/c_beta + C sqrt(c_beta)``.
+def optimal_constant_symbols() -> OptimalConstants:
+    """``c_eta*, c_beta*, K*`` minimising ``A/c_eta + B c_eta/c_beta + C sqrt(c_beta)``.
 
     Derived by sympy: stationary ``c_eta`` for fixed ``c_beta``, then the stationary point
     of the reduced objective ``2 sqrt(A B / c_beta) + C sqrt(c_beta)``, strictly convex in
@@ -158,17 +175,18 @@ def optimal_constant_symbols() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     c_beta_star = sp.simplify(u_star**2)
     c_eta_star = sp.simplify(sp.powsimp(inner.subs(c_beta, c_beta_star), force=True))
     K_star = sp.simplify(sp.powsimp(reduced_u.subs(u, u_star), force=True))
-    return c_beta_star, c_eta_star, K_star
+    return OptimalConstants(c_eta=c_eta_star, c_beta=c_beta_star, K=K_star)
 
 
 @lru_cache(maxsize=None)
 def _optimal_numeric():
-    c_beta_star, c_eta_star, K_star = optimal_constant_symbols()
-    return sp.lambdify((A_coef, B_coef, C_coef), (c_beta_star, c_eta_star, K_star), "numpy")
+    star = optimal_constant_symbols()
+    return {name: sp.lambdify((A_coef, B_coef, C_coef), getattr(star, name), "numpy")
+            for name in ("c_eta", "c_beta", "K")}
 
 
-def optimal_constants(A, B, C):
-    """``(c_beta*, c_eta*, K*)`` for leading coefficient ``A/c_eta + B c_eta/c_beta + C sqrt(c_beta)``.
+def optimal_constants(A, B, C) -> OptimalConstants:
+    """``OptimalConstants(c_eta*, c_beta*, K*)`` minimising ``A/c_eta + B c_eta/c_beta + C sqrt(c_beta)``.
 
     Problem
         Minimise the leading coefficient over ``c_beta, c_eta > 0``.
@@ -178,15 +196,18 @@ def optimal_constants(A, B, C):
         ``c_beta* = 2 sqrt(A B)/C``, ``c_eta* = sqrt(2) A^(3/4) B^(-1/4) C^(-1/2)``,
         ``K* = 2^(3/2) (A B)^(1/4) C^(1/2)``: the global minimum. Arrays broadcast.
     References
-        THEORY.md, "Schedules", item 3.
+        Step 3 of this module's docstring.
 
     Raises ``ValueError`` unless ``A, B, C > 0`` (``C = 0`` is noise-free: no trade-off).
     """
     A = check.positive(A, "A")
     B = check.positive(B, "B")
     C = check.positive(C, "C")
-    values = _optimal_numeric()(A, B, C)
-    return tuple(np.asarray(value, dtype=np.float64)[()] if np.ndim(value) else float(value) for value in values)
+    values = {}
+    for name, function in _optimal_numeric().items():
+        value = function(A, B, C)
+        values[name] = np.asarray(value, dtype=np.float64)[()] if np.ndim(value) else float(value)
+    return OptimalConstants(**values)
 
 
 @lru_cache(maxsize=None)
@@ -226,8 +247,8 @@ class LeadingCoefficients:
         """``4 A B / C^2``: the tuned schedule needs ``T`` at least this."""
         return feasibility_horizon(self.A, self.B, self.C)
 
-    def optimal(self):
-        """``(c_beta*, c_eta*, K*)``."""
+    def optimal(self) -> OptimalConstants:
+        """``OptimalConstants(c_eta*, c_beta*, K*)`` of these coefficients."""
         return optimal_constants(self.A, self.B, self.C)
 
 
@@ -262,8 +283,7 @@ def rho_regime_horizon(c_beta_value, rho):
     ``rho_l sqrt((1-beta)/(1+beta)) <= 1`` with ``1 - beta = c_beta T^(-1/2)`` holds for all
     layers iff ``T >= (c_beta (rho_max^2 + 1) / 2)^2``. The asymptotic expansion (and hence the
     leading power and ``C = sqrt(2) N``) describes the bound from there on; before it the
-    ``min(1, .)`` cap is active for the layers with the largest ``rho`` (THEORY.md leaves this
-    implicit).
+    ``min(1, .)`` cap is active for the layers with the largest ``rho``.
     """
     cb = check.positive(c_beta_value, "c_beta")
     factors = check.positive(np.atleast_1d(rho), "rho")
@@ -292,13 +312,14 @@ class TunedSchedule:
 def tuned_schedule(T, A, B, C, c_beta_value=None, c_eta_value=None) -> TunedSchedule:
     """The horizon-tuned schedule for horizons ``T`` (optimal constants unless given).
 
-    Decision (THEORY.md silent on ``eta`` when infeasible): ``eta = c_eta T^(-3/4)`` is kept
-    on the whole grid; only ``beta`` is clamped to 0, i.e. ``beta = max(0, 1 - c_beta/sqrt T)``.
+    Decision (the theorem says nothing on ``eta`` when infeasible): ``eta = c_eta T^(-3/4)``
+    is kept on the whole grid; only ``beta`` is clamped to 0, i.e.
+    ``beta = max(0, 1 - c_beta/sqrt T)``.
     """
     horizon = check.horizon(T, "T")
-    c_beta_star, c_eta_star, K_star = optimal_constants(A, B, C)
-    cb = c_beta_star if c_beta_value is None else check.positive_scalar(c_beta_value, "c_beta")
-    ce = c_eta_star if c_eta_value is None else check.positive_scalar(c_eta_value, "c_eta")
+    best = optimal_constants(A, B, C)
+    cb = best.c_beta if c_beta_value is None else check.positive_scalar(c_beta_value, "c_beta")
+    ce = best.c_eta if c_eta_value is None else check.positive_scalar(c_eta_value, "c_eta")
     one_minus_beta = cb / np.sqrt(horizon)
     feasible = one_minus_beta <= 1.0 + 1e-12  # T >= c_beta^2 = 4AB/C^2, up to rounding
     momentum = np.where(feasible, 1.0 - np.minimum(one_minus_beta, 1.0), 0.0)
@@ -310,7 +331,7 @@ def tuned_schedule(T, A, B, C, c_beta_value=None, c_eta_value=None) -> TunedSche
 def every_T_envelope(T, coefficients: LeadingCoefficients, c_beta_value=None, c_eta_value=None):
     """``K(c) T^(-1/4) + (kappa_lo+kappa_hi)/kappa_lo G1/c_beta T^(-1/2)`` (every-``T`` variant).
 
-    Bounds THEORY.md's theorem (hence the exact bound) at every feasible ``T`` when
+    Bounds the displayed theorem (hence the exact bound) at every feasible ``T`` when
     ``coefficients.variant == "every_T"`` (the relaxations: ``1 + beta >= 1`` in the noise,
     ``eta (c beta/(1-beta) + kappa_hi^2/2) <= eta c/(1-beta)`` in the drift).
     """
@@ -348,6 +369,7 @@ def predicted_curve(T, *, Delta, L, rho, sigma, g1, w_hi=None, w_lo=None, kappa_
 
 __all__ = [
     "LeadingCoefficients",
+    "OptimalConstants",
     "TunedSchedule",
     "VARIANTS",
     "VARIANT_LABELS",

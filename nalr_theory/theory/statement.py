@@ -1,9 +1,10 @@
 """A mathematical statement as data: a sympy relation plus its prose.
 
 Problem
-    Assumptions, lemmas and the theorem of THEORY.md must be sympy objects that can be
-    substituted into (special cases), evaluated numerically (tests, experiments) and
-    exported as LaTeX or plain text.
+    Assumptions, lemmas and the theorem (:mod:`nalr_theory.theory.assumptions`,
+    :mod:`nalr_theory.theory.lemmas`, :mod:`nalr_theory.theory.theorem`) must be sympy
+    objects that can be substituted into (special cases), evaluated numerically (tests,
+    experiments) and exported as LaTeX or plain text (:mod:`nalr_theory.theory.formatting`).
 
 Algorithm
     :class:`Statement` holds ``lhs <relation> rhs`` as sympy expressions with the prose
@@ -18,7 +19,7 @@ Guarantee
     and lambdifies once per ``(expression, p)`` (cached).
 
 References
-    THEORY.md ("Lemmas (each one a sympy expression plus a test)").
+    :mod:`nalr_theory.theory.lemmas` (each lemma one sympy expression plus a test).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .finite_sums import MomentumNoiseSum, momentum_noise_sum
+from .formatting import to_latex, to_text
 from .symbols import p
 
 _RELATIONS = {
@@ -88,13 +90,11 @@ class Statement:
         )
 
     def latex(self) -> str:
-        from .latex import to_latex
-
+        """LaTeX ``lhs relation rhs`` (:func:`nalr_theory.theory.formatting.to_latex`)."""
         return to_latex(self)
 
     def text(self) -> str:
-        from .latex import to_text
-
+        """Plain text with the prose (:func:`nalr_theory.theory.formatting.to_text`)."""
         return to_text(self)
 
 

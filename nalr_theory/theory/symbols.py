@@ -1,9 +1,10 @@
-"""The sympy symbols of THEORY.md, shared by every module of :mod:`nalr_theory.theory`.
+"""The sympy symbols of the theory, shared by every module of :mod:`nalr_theory.theory`.
 
-Notation follows THEORY.md and GEOMETRY.md: layers ``l, j = 1..p``; ``T`` steps, step size
-``eta``, momentum ``beta``; per-layer ``IndexedBase`` objects for the weights, noise levels,
-norm-equivalence factors and the coupling matrix ``L``. ``LATEX_NAMES`` maps each symbol to
-its LaTeX spelling (used by :mod:`nalr_theory.theory.latex`).
+Notation of :mod:`nalr_theory.theory.assumptions` and :mod:`nalr_theory.geometry.norm`:
+layers ``l, j = 1..p``; ``T`` steps, step size ``eta``, momentum ``beta``; per-layer
+``IndexedBase`` objects for the weights, noise levels, norm-equivalence factors and the
+coupling matrix ``L``. ``LATEX_NAMES`` maps each symbol to its LaTeX spelling (used by
+:mod:`nalr_theory.theory.formatting`).
 
 Nothing here is mutated after import; derived expressions are built by functions and cached.
 """
@@ -52,7 +53,7 @@ h_lo = sp.IndexedBase("h_lo")
 h_hi = sp.IndexedBase("h_hi")
 H = sp.IndexedBase("H")
 
-# --- aggregates of the schedule analysis (THEORY.md, "Schedules") ---------------------------
+# --- aggregates of the schedule analysis (nalr_theory.theory.schedules) --------------------
 Q = sp.Symbol("Q", nonnegative=True)  # w^T L w
 N = sp.Symbol("N", nonnegative=True)  # sum_l w_l rho_l sigma_l
 G1 = sp.Symbol("G1", nonnegative=True)  # sum_l w_hi[l] ||g_1^l||_*

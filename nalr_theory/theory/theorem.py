@@ -8,13 +8,13 @@ Problem
 Algorithm
     :func:`derive_theorem` sums L1 over ``t = 1..T`` (telescoping ``f``, ``w_t <= w_hi`` on
     the right, ``w_t >= w_lo`` on the left), replaces ``E||eps_t^l||_*`` by L4 and sums the
-    L4 coefficients over ``t`` with sympy (``form="theorem"``: THEORY.md's display, with
+    L4 coefficients over ``t`` with sympy (``form="theorem"``: the displayed theorem, with
     ``sum_t beta^t <= beta/(1-beta)``; ``form="exact"``: the exact finite sums and the
     per-step L3 cap ``MomentumNoiseSum``). The result is kept in *aggregated* form over
     ``G1 = sum_l w_hi[l] ||g_1^l||_*``, ``Q = w_hi^T L w_hi`` and the time-averaged noise
     caps ``NoiseAverage = (1/T) sum_t sum_l w_hi[l] sigma_l cap_l(t)``, then
-    expanded into layer sums for display. THEORY.md's theorem (exact LMO) is
-    ``kappa_lo = kappa_hi = 1``::
+    expanded into layer sums for display. The displayed theorem (exact LMO,
+    :func:`theorem_exact_lmo`) is ``kappa_lo = kappa_hi = 1``::
 
         (1/T) sum_t E[sum_l w_lo[l] ||g_t^l||_*]
            <= Delta/(eta T) + 2 beta/((1-beta) T) sum_l w_hi[l] ||g_1^l||_*
@@ -27,13 +27,13 @@ Algorithm
     :func:`bound` lambdifies the aggregated expression to numpy, vectorised over ``T``.
 
 Guarantee
-    The exact form is never larger than the theorem form (tests); both equal THEORY.md's
-    display at ``kappa = 1`` (tests, by an independently typed formula). The weighted-on-
+    The exact form is never larger than the theorem form (tests); both equal the display
+    above at ``kappa = 1`` (tests, by an independently typed formula). The weighted-on-
     path form: for any weights ``0 < w_t <= w_hi`` (any noise estimator),
     ``E[(1/T) sum_t sum_l w_t^l ||g_t^l||_*] <= bound(w_hi)`` -- LANTON has ``w_t <= 1``.
 
 References
-    THEORY.md ("Theorem (general form)"); Hao et al., LANTON, arXiv 2510.14009 (2025);
+    ``nalr_theory.theory.lemmas`` (L1-L4); Hao et al., LANTON, arXiv 2510.14009 (2025);
     Pethick et al., Scion (2025); Riabinin et al., Gluon (2025).
 """
 
@@ -81,7 +81,7 @@ MEASURES = ("weighted", "plain", "noise_normalised")
 #: Aggregate symbol: ``(1/T) sum_{t=1..T} sum_l w_hi[l] sigma_l cap_l(t)`` (the L3 caps averaged over time).
 NOISE_SUM = sp.Symbol("NoiseAverage", nonnegative=True)
 
-_REFERENCES = "THEORY.md, Theorem; Hao et al. 2025 (arXiv 2510.14009)"
+_REFERENCES = "nalr_theory.theory.theorem (derive_theorem: L1 summed, L4); Hao et al. 2025 (arXiv 2510.14009)"
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def derive_theorem(form: str = "theorem") -> DerivedBound:
             raise AssertionError("L4 finite noise cap differs from the summand of MomentumNoiseSum")
         noise_summand = w_hi[l] * sigma[l] * MomentumNoiseSum(T, beta, rho[l]) / T
     else:
-        # THEORY.md's display: sum_t beta^t <= beta/(1-beta), the other terms constant in t.
+        # The displayed theorem: sum_t beta^t <= beta/(1-beta), the other terms constant in t.
         g1_time = sums["geometric"]
         if sp.simplify(g1_coefficient - beta**t) != 0:  # pragma: no cover
             raise AssertionError("L4 g1 coefficient is not beta^t")
@@ -191,14 +191,14 @@ def theorem_general(form: str = "theorem") -> Statement:
             "on the left, take expectations, use L4 and sum its coefficients over t"
             + (" exactly." if form == "exact" else " (sum_t beta^t <= beta/(1-beta)).")
         ),
-        check="Matches THEORY.md at kappa = 1; exact form <= theorem form; Monte-Carlo validity (tests).",
+        check="Matches the displayed theorem at kappa = 1; exact form <= theorem form; Monte-Carlo validity (tests).",
         references=_REFERENCES,
     )
 
 
 @lru_cache(maxsize=None)
 def theorem_exact_lmo(form: str = "theorem") -> Statement:
-    """THEORY.md's displayed theorem: the general one with ``kappa_lo = kappa_hi = 1``."""
+    """The displayed theorem (module docstring): the general one at ``kappa_lo = kappa_hi = 1``."""
     return theorem_general(form).subs({kappa_lo: 1, kappa_hi: 1}, "exact LMO: kappa_lo = kappa_hi = 1")
 
 
@@ -206,7 +206,7 @@ SPECIAL_CASES = ("exact_lmo", "uniform", "uniform_noise", "fixed_layerwise", "we
 
 
 def special_case(name: str, statement: Statement | None = None) -> Statement:
-    """A special case of THEORY.md, by substitution into ``statement`` (default: the theorem).
+    """A special case of the theorem, by substitution into ``statement`` (default: the theorem).
 
     * ``exact_lmo``: ``kappa_lo = kappa_hi = 1``.
     * ``uniform`` (Scion/D-Muon per layer): ``w_lo[l] = w_hi[l] = 1``.
@@ -269,7 +269,8 @@ def lanton_weight_bounds_symbolic(groups) -> tuple[list, list]:
 
 
 def lanton_special_case(groups, statement: Statement | None = None) -> Statement:
-    """THEORY.md special case 4: LANTON weights, by substitution (``p = len(groups)``)."""
+    """Special case 4, LANTON weights (:func:`special_case` has the others), by substitution
+    (``p = len(groups)``)."""
     groups = list(groups)
     if not groups:
         raise ValueError("groups: expected one group label per layer, got an empty list")
@@ -362,15 +363,15 @@ def bound(T, eta, beta, *, Delta, L, rho, sigma, g1, w_hi=None, w_lo=None, kappa
     Algorithm
         The derived theorem (``form="exact"``: exact finite geometric sums and the per-step
         cap ``min(rho sqrt((1-beta)(1-beta^(2t))/(1+beta)), 1-beta^t)``; ``form="theorem"``:
-        THEORY.md's display) lambdified to numpy. ``T``, ``eta``, ``beta`` broadcast
-        (vectorised over ``T``); per-layer constants are length-``p`` arrays.
+        the displayed theorem of the module docstring) lambdified to numpy. ``T``, ``eta``,
+        ``beta`` broadcast (vectorised over ``T``); per-layer constants are length-``p`` arrays.
     Guarantee
         ``measure="weighted"``: ``S = sum_l w_lo[l] ||grad_l f||_*``; ``"plain"``:
         ``S = sum_l ||grad_l f||_*`` (divides by ``min_l w_lo``); ``"noise_normalised"``:
         ``S = sum_l ||grad_l f||_* / sigma_l`` (divides by ``min_l w_lo[l] sigma_l``).
         ``terms=True`` returns a dict of the additive terms (before the measure's factor).
     References
-        THEORY.md, "Theorem (general form)" and L4's remark on exact finite sums.
+        :func:`derive_theorem`; :func:`nalr_theory.theory.lemmas.lemma_l4_finite` (exact finite sums).
 
     ``g1`` is ``||grad_l f(X_1)||_*`` per layer. Raises ``ValueError`` naming the parameter
     for negative constants, ``beta`` outside ``[0, 1)``, ``T < 1`` or non-integer, ``eta <= 0``.

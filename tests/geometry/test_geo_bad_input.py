@@ -90,5 +90,5 @@ def test_layout_checks():
         layout.check_tree({"a": np.ones((2, 3)), "b": np.array([1, np.nan, 1, 1])}, "grads")
     with raises("layers"):
         Layout([("a", (2, 3)), ("a", (2, 3))])
-    with raises("name"):
+    with raises("norm"):  # the Layer field, not get_norm's parameter `name`
         Layout([("a", (2, 3), "nope")])

@@ -21,7 +21,7 @@ def make_layers(preset: str = "spectral", lmo_method="svd", shapes=SHAPES, group
     """Three small layers sharing one norm (hence one LANTON group); vectors for l2/linf."""
     if preset in VECTOR_ONLY:
         shapes = ((6, 1), (4, 1), (5, 1))
-    return [Layer(f"w{i}", shape, preset, group, None, lmo_method) for i, shape in enumerate(shapes)]
+    return [Layer(f"w{i}", shape, preset, group=group, lmo_method=lmo_method) for i, shape in enumerate(shapes)]
 
 
 def random_tree(layers, rng, scale=1.0) -> dict[str, np.ndarray]:

@@ -18,9 +18,9 @@ NAN, INF = float("nan"), float("inf")
 
 @pytest.mark.parametrize("build, name", [
     (lambda: optimizers.get("adam", LAYERS), "name"),
-    (lambda: optimizers.lmo_momentum([Layer("w", (3, 3), "nuclear")], 0.1), "layers"),
-    (lambda: optimizers.lmo_momentum([Layer("w", (4, 6), "l2")], 0.1), "layers"),
-    (lambda: optimizers.lmo_momentum([Layer("w", (0, 6))], 0.1), "layers"),
+    (lambda: optimizers.lmo_momentum([Layer("w", (3, 3), "nuclear")], 0.1), "norm"),
+    (lambda: optimizers.lmo_momentum([Layer("w", (4, 6), "l2")], 0.1), "shape"),
+    (lambda: optimizers.lmo_momentum([Layer("w", (0, 6))], 0.1), "shape"),
     (lambda: optimizers.lmo_momentum([Layer("w", (3, 3)), Layer("w", (3, 3))], 0.1), "layers"),
     (lambda: optimizers.lmo_momentum([], 0.1), "layers"),
     (lambda: optimizers.lmo_momentum(42, 0.1), "layers"),
@@ -56,7 +56,7 @@ NAN, INF = float("nan"), float("inf")
     (lambda: optimizers.scion(LAYERS, 1.5, constrained=True), "lr"),
     (lambda: optimizers.muon(LAYERS, adamw_betas=(0.9, 1.0)), "adamw_betas"),
     (lambda: optimizers.muon(LAYERS, adamw_layers=("nope",)), "adamw_layers"),
-    (lambda: optimizers.adamw(LAYERS, eps=0.0), "adamw_eps"),
+    (lambda: optimizers.adamw(LAYERS, eps=0.0), "eps"),  # the parameter the user wrote
     (lambda: optimizers.normuon(LAYERS, preset="scion"), "preset"),
     (lambda: optimizers.oracle_weights({"a": -1.0}), "sigma"),
     (lambda: optimizers.Stateful("muon"), "optimizer"),
@@ -165,10 +165,11 @@ def test_kernel_reports_the_first_non_finite_input_and_changes_nothing():
         if argument == "noise":
             inputs["noise"] = np.zeros(layout.size)
         inputs[argument][layout.offsets[2]] = np.nan  # layer 2
-        state = [array.copy() for array in flat]
-        updates, diagnostics = np.zeros(layout.size), np.zeros((p, 6))
-        status = _kernels.step(1, 0.1, 0.9, 0.1, inputs["params"], inputs["grads"], inputs["grads2"],
-                               inputs["noise"], *state, updates, diagnostics, *optimizer.kernel_config())
+        state = optimizers.FlatState(*(array.copy() for array in flat))
+        updates = np.zeros(layout.size)
+        diagnostics = optimizers.Diagnostics(*(np.zeros(p) for _ in optimizers.Diagnostics._fields))
+        step_inputs = optimizers.StepInputs(inputs["params"], inputs["grads"], inputs["grads2"], inputs["noise"])
+        status = _kernels.step(1, 0.1, 0.9, 0.1, step_inputs, state, updates, diagnostics, *optimizer.kernel_config())
         assert status == k * p + 2
         for before, after in zip(flat, state):
             np.testing.assert_array_equal(before, after)

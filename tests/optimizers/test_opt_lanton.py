@@ -9,7 +9,7 @@ import pytest
 
 from nalr_theory import optimizers
 from nalr_theory.geometry import Layer, get_norm
-from nalr_theory.optimizers.lanton import layer_weights
+from nalr_theory.optimizers.rules import group_weights
 
 from .helpers import make_layers, random_tree
 
@@ -244,17 +244,17 @@ def test_clip_gives_the_pathwise_lower_bound():
 def test_weights_lie_in_zero_one_and_w_min_is_a_floor():
     H = np.array([1.0, 100.0, 1e4, 0.5, 2.0])
     groups = np.array([0, 0, 0, 1, -1])
-    weights = layer_weights(H, groups, 1e-6)
+    weights = group_weights(H, groups, 1e-6, 0.0, 0.0, np.inf)
     e = 1e-6 * 1e4  # eps is relative to the group's largest H
     expected = [1.0, np.sqrt((1 + e) / (100 + e)), np.sqrt((1 + e) / (1e4 + e)), 1.0, 1.0]
     np.testing.assert_allclose(weights, expected, rtol=1e-14)
     assert np.all((weights > 0) & (weights <= 1))
-    floored = layer_weights(H, groups, 1e-6, w_min=0.05)
+    floored = group_weights(H, groups, 1e-6, 0.05, 0.0, np.inf)
     np.testing.assert_allclose(floored, [1.0, expected[1], 0.05, 1.0, 1.0], rtol=1e-14)
 
 
 def test_zero_noise_group_gets_uniform_weights():
-    weights = layer_weights(np.zeros(3), np.array([0, 0, 0]), 1e-12)
+    weights = group_weights(np.zeros(3), np.array([0, 0, 0]), 1e-12, 0.0, 0.0, np.inf)
     np.testing.assert_array_equal(weights, np.ones(3))
 
 

@@ -177,11 +177,40 @@ def test_muon_style_geometry_assignment():
     muon = optimizers.muon(layers, adamw_layers=("embed",))
     assert muon.kinds == ("adamw", "lmo", "adamw")
     assert muon.layout.norms[1].name == "muon" and muon.layout.norms[1].ns_coefficients.shape == (5, 3)
-    dmuon = optimizers.dmuon(layers)
+    # asked for explicitly, a declared non-spectral matrix layer takes the method's spectral preset
+    dmuon = optimizers.dmuon(layers, non_spectral="spectral")
     assert dmuon.kinds == ("lmo", "lmo", "adamw")
     assert dmuon.layout.norms[0].radius == pytest.approx(0.2 * math.sqrt(10))
-    assert optimizers.normuon(layers).kinds == ("normuon", "normuon", "adamw")
+    assert optimizers.normuon(layers, non_spectral="spectral").kinds == ("normuon", "normuon", "adamw")
     assert optimizers.scion(layers, 0.1).layout.norms[0].name == "sign"  # Scion keeps the presets
+
+
+@pytest.mark.parametrize("build", [
+    lambda layers, **o: optimizers.muon(layers, **o),
+    lambda layers, **o: optimizers.dmuon(layers, **o),
+    lambda layers, **o: optimizers.normuon(layers, **o),
+    lambda layers, **o: optimizers.lanton(layers, 0.01, base="dmuon", **o),
+], ids=["muon", "dmuon", "normuon", "lanton[dmuon]"])
+def test_declared_non_spectral_matrix_layers_are_not_silently_made_spectral(build):
+    # the token model's geometry: sign embedding and head around a spectral hidden layer
+    layers = [Layer("embed", (8, 6), "sign"), Layer("hidden", (8, 8), "spectral"), Layer("head", (6, 8), "sign")]
+    kept = build(layers)
+    assert [norm.name for norm in kept.layout.norms] == ["sign", build(layers).layout.norms[1].name, "sign"]
+    assert kept.kinds[0] == kept.kinds[2] == "lmo"  # their own LMO (sign), not Newton-Schulz
+    assert kept.layout.norms[0].ns_coefficients.shape == (0, 3)
+    assert kept.layout.norms[1].base == "spectral"
+    assert build(layers, non_spectral="adamw").kinds == ("adamw", kept.kinds[1], "adamw")
+    with pytest.raises(ValueError, match="^non_spectral: layer 'embed'"):
+        build(layers, non_spectral="raise")
+    with pytest.raises(ValueError, match="^non_spectral: unknown value"):
+        build(layers, non_spectral="orthogonalise")
+    # the kept sign layer moves by the sign LMO: every entry by the same amount
+    rng = np.random.default_rng(0)
+    params = {layer.name: rng.standard_normal(layer.shape) for layer in layers}
+    grads = {layer.name: rng.standard_normal(layer.shape) for layer in layers}
+    updates, _ = kept.step(kept.init(params), grads, params=params)
+    sizes = np.abs(updates["embed"] + (kept.config.weight_decay * kept.config.lr(1)) * params["embed"])
+    np.testing.assert_allclose(sizes, sizes.flat[0], rtol=1e-12)
 
 
 def test_reference_defaults_of_each_method():

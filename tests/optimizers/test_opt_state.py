@@ -133,13 +133,16 @@ def test_engine_calls_the_flat_kernel_on_one_row_per_seed():
     for r in range(seeds):  # the reference, seed by seed
         _, _, final = run(optimizer, sequences[r], layout.unflatten(params[r]))
         expected_params.append(layout.flatten(final))
-    updates, diagnostics = np.zeros(layout.size), np.zeros((len(layout), 6))
+    updates = np.zeros(layout.size)
+    diagnostics = optimizers.Diagnostics(*(np.zeros(len(layout)) for _ in optimizers.Diagnostics._fields))
     empty = np.zeros(0)
     for t in range(1, steps + 1):
         for r in range(seeds):
             grads = layout.flatten(sequences[r][t - 1][0])
-            status = _kernels.step(t, lr_table[t - 1], beta_table[t - 1], lr_table[t - 1], params[r], grads,
-                                   empty, empty, *(array[r] for array in state), updates, diagnostics, *config)
+            inputs = optimizers.StepInputs(params[r], grads, empty, empty)
+            row = optimizers.FlatState(*(array[r] for array in state))
+            status = _kernels.step(t, lr_table[t - 1], beta_table[t - 1], lr_table[t - 1], inputs, row, updates,
+                                   diagnostics, *config)
             assert status == -1
             params[r] += updates
     for r in range(seeds):

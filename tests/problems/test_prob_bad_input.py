@@ -3,6 +3,8 @@ message starts with the offending parameter's name, before any work."""
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,55 @@ def test_family_parameters():
     raises_naming("sequence_length", problems.get, "token_model", sequence_length=1)
     raises_naming("scale", problems.get, "sigmoidal_hetero", scale=-1.0)
     raises_naming("sigma_ratio", problems.get, "sigmoidal_hetero", sigma_ratio=2.0)
+
+
+# --- unknown keyword options of problems.get -----------------------------------------------
+
+def _work_counter(monkeypatch):
+    """Count every factory call (any work problems.get would do)."""
+    calls = []
+    registry = problems.base._REGISTRY
+    for key, factory in list(registry.items()):
+        def counted(*args, _factory=factory, **kwargs):
+            calls.append(args)
+            return _factory(*args, **kwargs)
+        counted.__signature__ = inspect.signature(factory)
+        monkeypatch.setitem(registry, key, counted)
+    return calls
+
+
+@pytest.mark.parametrize("name", problems.list())
+def test_get_rejects_unknown_option_before_any_work(name, monkeypatch):
+    calls = _work_counter(monkeypatch)
+    with pytest.raises(ValueError) as info:
+        problems.get(name, unknown=1)
+    message = str(info.value)
+    assert message.startswith("unknown: "), message
+    accepted = problems.base._options(name)
+    assert accepted and all(option in message for option in accepted), message
+    assert calls == []
+
+
+def test_get_unknown_option_message_lists_the_accepted_options():
+    with pytest.raises(ValueError) as info:
+        problems.get("sigmoidal", shapes=[(2, 2)], curvatur=1.0, bogus=2)
+    message = str(info.value)
+    assert message.startswith("curvatur: "), message
+    assert "bogus" in message and "'sigmoidal'" in message
+    for option in ("shapes", "norms", "curvature", "target_scale", "init_scale", "instance_seed", "noise"):
+        assert option in message
+
+
+def test_get_passes_through_factories_with_var_keywords():
+    seen = {}
+
+    def factory(**params):
+        seen.update(params)
+        return problems.get("sigmoidal", shapes=[(2, 2)])
+
+    problems.register("_test_var_keywords", factory)
+    try:
+        problems.get("_test_var_keywords", anything=1)
+    finally:
+        problems.base._REGISTRY.pop("_test_var_keywords")
+    assert seen == {"anything": 1}

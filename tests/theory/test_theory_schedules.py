@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
 from scipy.optimize import minimize
 
+import nalr_theory.theory
 from nalr_theory.theory import (
+    LeadingCoefficients,
+    OptimalConstants,
     bound,
     every_T_envelope,
     feasibility_horizon,
@@ -85,7 +90,8 @@ def test_leading_coefficient_symbols_match_theory_md():
 
 
 def test_optimal_constant_symbols_match_theory_md():
-    c_beta_star, c_eta_star, K_star = optimal_constant_symbols()
+    star = optimal_constant_symbols()
+    c_beta_star, c_eta_star, K_star = star.c_beta, star.c_eta, star.K
     A, B, C = A_coef, B_coef, C_coef
     assert sp.simplify(c_beta_star - 2 * sp.sqrt(A * B) / C) == 0
     assert sp.simplify(c_eta_star - sp.sqrt(A * c_beta_star / B)) == 0
@@ -109,16 +115,45 @@ def test_optimal_constants_match_scipy_minimize():
              for start in (np.zeros(2), np.array([3.0, -3.0]), np.array([-3.0, 3.0]))),
             key=lambda result: result.fun,
         )
-        c_b, c_e, K = optimal_constants(A, B, C)
+        constants = optimal_constants(A, B, C)
+        c_b, c_e, K = constants.c_beta, constants.c_eta, constants.K
         assert K == pytest.approx(best.fun, rel=1e-9)
         assert np.exp(best.x) == pytest.approx([c_b, c_e], rel=1e-4)
         assert objective(np.log([c_b, c_e])) == pytest.approx(K, rel=1e-12)
 
 
 def test_optimal_constants_broadcast_over_arrays():
-    c_b, c_e, K = optimal_constants(np.array([1.0, 2.0]), 3.0, 4.0)
-    assert c_b.shape == (2,) and K[1] == pytest.approx(optimal_constants(2.0, 3.0, 4.0)[2])
+    constants = optimal_constants(np.array([1.0, 2.0]), 3.0, 4.0)
+    assert constants.c_beta.shape == (2,) and constants.c_eta.shape == (2,)
+    assert constants.K[1] == pytest.approx(optimal_constants(2.0, 3.0, 4.0).K)
 
+
+
+def test_optimal_constants_is_a_named_record():
+    constants = optimal_constants(2.0, 3.0, 5.0)
+    assert isinstance(constants, OptimalConstants)
+    assert [f.name for f in dataclasses.fields(constants)] == ["c_eta", "c_beta", "K"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        constants.K = 0.0
+    with pytest.raises(TypeError):  # no positional unpacking: c_beta and c_eta cannot be swapped silently
+        c_b, c_e, K = constants
+    assert "OptimalConstants" in nalr_theory.theory.__all__
+
+
+@pytest.mark.parametrize("A, B, C", [(2.0, 3.0, 5.0), (0.01, 40.0, 0.3), (7.0, 0.2, 11.0)])
+def test_optimal_constants_fields_match_the_former_positions(A, B, C):
+    """The former return value was ``(c_beta*, c_eta*, K*)``: same numbers, now by name."""
+    constants = optimal_constants(A, B, C)
+    former = (2 * np.sqrt(A * B) / C, np.sqrt(2) * A**0.75 * B**-0.25 * C**-0.5, 2**1.5 * (A * B) ** 0.25 * C**0.5)
+    assert (constants.c_beta, constants.c_eta, constants.K) == pytest.approx(former, rel=1e-12)
+    coefficients = LeadingCoefficients(A, B, C, "every_T", 1.0, 1.0)
+    assert coefficients.optimal() == constants
+    schedule = tuned_schedule([100.0], A, B, C)
+    assert (schedule.c_beta, schedule.c_eta) == pytest.approx((constants.c_beta, constants.c_eta), rel=1e-12)
+    star = optimal_constant_symbols()
+    values = {A_coef: A, B_coef: B, C_coef: C}
+    assert [float(getattr(star, name).subs(values)) for name in ("c_eta", "c_beta", "K")] == pytest.approx(
+        [constants.c_eta, constants.c_beta, constants.K], rel=1e-12)
 
 def test_leading_coefficients_of_the_example_problem():
     every = leading_coefficients(EXAMPLE["Delta"], EXAMPLE["L"], EXAMPLE["rho"], EXAMPLE["sigma"])
@@ -234,7 +269,7 @@ def test_single_layer_euclidean_is_normalised_sgd_with_momentum():
     assert tuned_constant(1.0, 1.0, 4.0) / base == pytest.approx(2.0, rel=2e-3)
     assert tuned_constant(3.0, 1 / 3.0, 1.0) / base == pytest.approx(1.0, rel=2e-3)  # only Delta L matters
     # exact constant: K* = 2^(3/2) (2 Delta L)^(1/4) (2 sigma)^(1/2) (every-T variant)
-    K = optimal_constants(*leading_coefficients(2.0, [[3.0]], [1.0], [0.5]))[2]
+    K = optimal_constants(*leading_coefficients(2.0, [[3.0]], [1.0], [0.5])).K
     assert K == pytest.approx(2**1.5 * (2 * 2.0 * 3.0) ** 0.25 * (2 * 0.5) ** 0.5)
 
 

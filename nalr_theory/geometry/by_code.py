@@ -1,0 +1,49 @@
+"""The geometry reference addressed by base-norm code, with the signatures of ``_kernels``.
+
+The optimizer rules (``nalr_theory.optimizers.rules``) call geometry as ``geo.lmo(code,
+radius, G, coefficients, eps)``, ``geo.dual_norm(code, radius, G)`` and so on. For the NumPy
+reference ``geo`` is this module; for the numba fast path the very same rule functions are
+compiled with ``geo`` bound to :mod:`nalr_theory.geometry._kernels`, whose functions have
+the same names and arguments. Each function here is a thin dispatch onto the reference of
+``base_norms``, ``newton_schulz`` and ``nuclear_quadrature`` (no formula of its own), and the
+geometry tests prove each ``_kernels`` function equal to that reference to 1e-12.
+
+Inputs are validated finite float64 2-D arrays (the optimizers check them once per step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base_norms import BASE_NORMS, SPECTRAL, spectral_lmo
+from .newton_schulz import _iterate
+from .nuclear_quadrature import nuclear_norm_lower as _nuclear_norm_lower
+
+_BY_CODE = {norm.code: norm for norm in BASE_NORMS.values()}
+
+
+def dual_norm(code: int, radius: float, G: np.ndarray) -> float:
+    """``||G||_{r,*} = r ||G||_*`` for the base norm ``code`` (exact: SVD for spectral)."""
+    return radius * _BY_CODE[code].dual(G)
+
+
+def newton_schulz(G: np.ndarray, coefficients: np.ndarray, eps: float) -> np.ndarray:
+    """Approximate polar factor of ``G`` by the Newton-Schulz rows ``coefficients``."""
+    return _iterate(G, coefficients, eps)
+
+
+def polar_factor_svd(G: np.ndarray) -> np.ndarray:
+    """Exact ``U V^T`` over the singular values above the rank tolerance."""
+    return -spectral_lmo(G)
+
+
+def lmo(code: int, radius: float, G: np.ndarray, coefficients: np.ndarray, eps: float) -> np.ndarray:
+    """``lmo_r(G)``; for spectral norms Newton-Schulz when ``coefficients`` has rows."""
+    if code == SPECTRAL and coefficients.shape[0] > 0:
+        return radius * -_iterate(G, coefficients, eps)
+    return radius * _BY_CODE[code].lmo(G)
+
+
+def nuclear_norm_lower(Z: np.ndarray) -> float:
+    """Certified Gauss-Radau lower bound of ``||Z||_*`` from two GEMMs (no SVD)."""
+    return _nuclear_norm_lower(Z)

@@ -1,0 +1,90 @@
+"""Each method's update on one layer, composed top to bottom from :mod:`.rules`.
+
+These few functions are the whole of what the optimizers do; everything else moves arrays
+between the caller's dicts (or the engine's flat vectors) and these functions. They are
+plain NumPy, and :mod:`nalr_theory.optimizers._kernels` compiles *these same functions* with
+numba for the fast path, so both backends run one source.
+
+==============================  ===========================================================
+method                          its rule
+==============================  ===========================================================
+``lmo_momentum``, ``scion``,    :func:`lmo_step` (``scion(constrained=True)``: the
+``muon``, ``dmuon``,            conditional-gradient form of the same function); Muon,
+``fixed_layerwise``             D-Muon and NorMuon route vectors to :func:`adamw_step`
+``normuon``                     :func:`normuon_step`
+``adamw``                       :func:`adamw_step`
+``lanton``                      :func:`lanton_weights`, then its base's step with
+                                ``step = eta_t w_t^l``
+==============================  ===========================================================
+
+Arguments: ``G`` the layer's gradient, ``X`` its iterate (read only with weight decay or the
+constrained step; pass any array of the shape otherwise), ``beta`` the momentum, ``step``
+the layer's learning rate ``eta_t w_t^l``, ``options`` a :class:`~.config.Options`, and the
+layer's geometry ``code, radius, coefficients`` (base norm, radius, Newton-Schulz rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import by_code as geo
+from . import rules
+
+
+def lmo_step(B_previous, G, X, beta, step, options, code, radius, coefficients):
+    """The LMO momentum step on one layer: ``(B_t, update, -<U_t, D_t>)``.
+
+    ``B_t`` (EMA or heavy ball), ``U_t`` (Nesterov or ``B_t``), ``D_t = lmo_l(U_t)``, then
+    ``X_{t+1} - X_t = s D_t - s lambda X_t`` or, constrained (Scion), ``s D_t - s X_t``.
+    """
+    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
+    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    D = geo.lmo(code, radius, U, coefficients, rules.NS_EPS)
+    if options.constrained:
+        update = rules.conditional_gradient_step(D, X, step)
+    else:
+        update = rules.decoupled_step(D, X, step, options.weight_decay)
+    return B, update, rules.pairing_dual(U, D)
+
+
+def normuon_step(B_previous, row_moment, G, X, beta, step, options, radius, coefficients):
+    """NorMuon on one layer: ``(B_t, v_t, update, -<U_t, -r O_t>)``.
+
+    Momentum as :func:`lmo_step`, then the row-normalised polar factor
+    (``rules.normuon_direction``) and the additive step with decoupled decay.
+    """
+    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
+    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    row_moment, D, dual = rules.normuon_direction(U, row_moment, options.normuon_beta2, options.normuon_eps,
+                                                  radius, coefficients)
+    return B, row_moment, rules.decoupled_step(D, X, step, options.weight_decay), dual
+
+
+def adamw_step(first, second, G, X, t, lr, options):
+    """AdamW on one layer: ``(m_t, v_t, update)``."""
+    beta1, beta2 = options.adamw_beta1, options.adamw_beta2
+    first, second = rules.adamw_moments(first, second, G, beta1, beta2)
+    D = rules.adamw_direction(first, second, t, beta1, beta2, options.adamw_eps)
+    return first, second, rules.decoupled_step(D, X, lr, options.adamw_weight_decay)
+
+
+def lanton_weights(noise_estimate, samples, t, previous_weights, options, groups):
+    """LANTON's weights at step ``t``: ``(H_t, w_t, applied)`` from ``H_{t-1}`` and ``n_t``.
+
+    ``H`` is updated on the layers of a group (``groups >= 0``) from the estimator's first
+    sample on, the weights follow (uniform before it), and ``applied`` is ``w_t``, or
+    ``w_{t-1}`` with ``lag``: the learning-rate scale LANTON hands its base.
+    """
+    H = noise_estimate.copy()
+    weights = np.ones(H.shape[0])
+    if t >= options.first_sample:
+        for l in range(H.shape[0]):
+            if groups[l] >= 0:
+                H[l] = rules.noise_ema(H[l], samples[l], t == options.first_sample, options.beta2)
+        weights = rules.group_weights(H, groups, options.eps, options.w_min, options.h_min, options.h_max)
+    applied = previous_weights.copy() if options.lag else weights.copy()
+    return H, weights, applied
+
+
+#: every step, for ``_kernels``
+STEPS = ("lmo_step", "normuon_step", "adamw_step", "lanton_weights")
