@@ -45,12 +45,14 @@ INPUT_NAMES = ("grads", "grads2", "noise", "params")
 DIVERGED = len(INPUT_NAMES)
 
 
-def compile_module(module, names, bindings, name):
+def compile_module(module, names, bindings, name, variant="", **jit_options):
     """A module holding ``module``'s functions ``names`` compiled by numba from their source.
 
     Each function keeps its code object and runs with the globals of ``module`` updated by
     ``bindings``; calls between the functions go to the compiled versions. ``cache=True``
-    files are keyed by the source file and function, as for any ``@njit``.
+    files are keyed by the source file and the function's qualified name, to which
+    ``variant`` is appended: compilations of one source with different ``bindings`` need
+    different variants, or they would share one cache entry. ``jit_options`` go to ``njit``.
     """
     compiled = types.ModuleType(name)
     namespace = dict(vars(module), **bindings)
@@ -58,8 +60,9 @@ def compile_module(module, names, bindings, name):
         source = getattr(module, function_name)
         clone = types.FunctionType(source.__code__, namespace, source.__name__, source.__defaults__,
                                    source.__closure__)
-        clone.__qualname__, clone.__module__, clone.__doc__ = source.__qualname__, source.__module__, source.__doc__
-        dispatcher = njit(cache=True)(clone)
+        clone.__qualname__, clone.__module__, clone.__doc__ = source.__qualname__ + variant, source.__module__, \
+            source.__doc__
+        dispatcher = njit(cache=True, **jit_options)(clone)
         namespace[function_name] = dispatcher
         setattr(compiled, function_name, dispatcher)
     for constant, value in vars(module).items():

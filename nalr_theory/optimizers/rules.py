@@ -121,10 +121,11 @@ def normuon_direction(U, row_second_moment, beta2, eps, radius, coefficients):
     """``(v_t, D, -<U, -r O>)``: new row moments ``(m, 1)``, the direction, the cheap dual."""
     O = polar_factor(U, coefficients)
     m, n = O.shape
-    row_mean = (np.sum(O * O, axis=1) / n).reshape((m, 1))
+    squares = O * O
+    row_mean = (np.sum(squares, axis=1) / n).reshape((m, 1))
     row_second_moment = beta2 * row_second_moment + (1.0 - beta2) * row_mean
     normalised = O / (np.sqrt(row_second_moment) + eps)
-    rescale = np.sqrt(np.sum(O * O)) / (np.sqrt(np.sum(normalised * normalised)) + eps)
+    rescale = np.sqrt(np.sum(squares)) / (np.sqrt(np.sum(normalised * normalised)) + eps)
     return row_second_moment, -radius * (normalised * rescale), radius * np.sum(U * O)
 
 

@@ -1,0 +1,90 @@
+"""The engine's loop over steps, compiled by numba once per problem family.
+
+``run_chunk`` runs steps ``t_first..t_last`` of one seed with no Python in between. It
+calls the problem family's numba kernels through the global names ``problem_f``,
+``problem_grad`` and ``problem_oracle``, which :func:`loop_for` binds per family (numba
+cannot cache a function that takes compiled functions as arguments), and the optimizers'
+one step, ``optimizers._kernels.step``, which the reference runs as NumPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..geometry import _kernels as geo
+from ..optimizers import _kernels as optimizer_kernels
+from ..optimizers.state import Diagnostics, StepInputs
+from .measures import stationarity_measures as _stationarity_measures_py
+
+# the reference function compiled as is (one source for both sides)
+stationarity_measures = njit(cache=True)(_stationarity_measures_py)
+
+
+def problem_f(x, data):  # bound per family by loop_for
+    raise NotImplementedError
+
+
+def problem_grad(x, data):  # bound per family by loop_for
+    raise NotImplementedError
+
+
+def problem_oracle(x, data, t, rng):  # bound per family by loop_for
+    raise NotImplementedError
+
+
+def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
+    """``||v^l||_{l,*}`` of every layer of the flat ``vector`` (the problem's declared norms)."""
+    p = codes.shape[0]
+    out = np.empty(p)
+    for l in range(p):
+        out[l] = geo.dual_norm(codes[l], radii[l], vector[offsets[l]:offsets[l + 1]].reshape((rows[l], cols[l])))
+    return out
+
+
+def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inverse_sigma, record_steps, slot,
+              totals, records, state, layers, options):
+    """Steps ``t_first..t_last`` of one seed; ``x``, ``state``, ``records``, ``totals`` and
+    ``slot`` (``(1,)``, the next record) are updated in place. Returns 0, or the step at
+    which a non-finite value appeared (then nothing after it was written)."""
+    f_out, stationarity_out, grad_dual_out, weights_out, estimate_out, noise_dual_out, length_out = records
+    offsets, rows, cols, codes, radii = norms
+    updates = np.zeros(x.shape[0])
+    p = codes.shape[0]
+    diagnostics = Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p),
+                                                np.zeros(p))
+    empty = np.zeros(0)
+    for t in range(t_first, t_last + 1):
+        value = problem_f(x, data)
+        grad_dual = layer_dual_norms(problem_grad(x, data), offsets, rows, cols, codes, radii)
+        grads, noise = problem_oracle(x, data, t, rng)
+        grads2 = problem_oracle(x, data, t, rng)[0] if needs_second else empty
+        if not (np.isfinite(value) and np.all(np.isfinite(grad_dual)) and np.all(np.isfinite(grads))):
+            return t
+        lr, beta, adamw_lr = schedule[t - 1, 0], schedule[t - 1, 1], schedule[t - 1, 2]
+        status = optimizer_kernels.step(t, lr, beta, adamw_lr, StepInputs(x, grads, grads2, noise), state, updates,
+                                        diagnostics, layers, options)
+        if status >= 0:  # LANTON's noise sample overflowed: the run diverged
+            return t
+        x += updates
+        plain, weighted, normalised = stationarity_measures(grad_dual, diagnostics.weights, inverse_sigma)
+        totals[0] += plain
+        totals[1] += weighted
+        totals[2] += normalised
+        k = slot[0]
+        if k < record_steps.shape[0] and t == record_steps[k]:
+            f_out[k] = value
+            stationarity_out[k] = plain
+            grad_dual_out[k] = grad_dual
+            weights_out[k] = diagnostics.weights
+            estimate_out[k] = diagnostics.noise_estimate
+            noise_dual_out[k] = layer_dual_norms(noise, offsets, rows, cols, codes, radii)
+            length_out[k] = diagnostics.step_length
+            slot[0] = k + 1
+        if not np.all(np.isfinite(x)):
+            return t
+    return 0
+
+
+#: compiled in this order by ``loop_for``
+FUNCTIONS = ("layer_dual_norms", "run_chunk")
