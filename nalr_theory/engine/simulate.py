@@ -29,7 +29,6 @@ References
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import numba
 import numpy as np
@@ -98,11 +97,11 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
         seeds_state[index][6] = int(status)
 
     threads = max(1, min(numba.get_num_threads(), R))
-    # one seed per thread, each with a single-threaded BLAS: BLAS threads inside several seed
-    # threads oversubscribe the cores (measured: 2 threads at half the speed of 1 on 8 layers
-    # of 64x64); one seed alone keeps the BLAS threads
-    blas = threadpool_limits(limits=1, user_api="blas") if threads > 1 else nullcontext()
-    with blas, ThreadPoolExecutor(max_workers=threads) as pool:
+    # one seed per thread, each with a single-threaded BLAS, whatever the number of threads:
+    # BLAS threads inside seed threads oversubscribe the cores (measured: 2 threads at half
+    # the speed of 1 on 8 layers of 64x64), and a threaded BLAS splits long dot products
+    # into partial sums whose rounding depends on its thread count
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
         for t_first in range(1, run.T + 1, CHUNK):
             t_last = min(run.T, t_first + CHUNK - 1)
             list(pool.map(lambda index: advance(index, t_first, t_last), range(R)))
