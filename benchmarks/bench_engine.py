@@ -7,8 +7,11 @@ threads, the NumPy reference (``engine.reference_simulate``), and their ratio; t
 cost's log-log slope against R and against T (linear cost: slope 1), and the machine's
 float64 GEMM throughput measured in the same run.
 
-Peers still to add (engine issue): JAX ``jit(vmap(lax.scan))``, NumPy batched over seeds
-and a PyTorch loop, each optional.
+Peers (``_peers.py``), for the Scion-sign workloads: JAX ``jit(vmap(lax.scan))`` in float64
+(compile time reported apart), NumPy batched over seeds and a PyTorch loop, each skipped with
+a message when its library is absent, each checked to follow the engine's iterates. They
+take the engine's noise drawn beforehand (so they are timed without drawing it); the NumPy
+peer is also timed drawing its own noise inside the loop. The LANTON peers are not written.
 
 Run: ``python benchmarks/bench_engine.py [--quick] [--json PATH]``.
 """
@@ -27,12 +30,15 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _timing import gemm_gflops, table  # noqa: E402
 
+import _peers  # noqa: E402
+
 from nalr_theory import engine, optimizers, problems  # noqa: E402
 from nalr_theory.problems import noise  # noqa: E402
 
 #: (label, layer size, layers, method, steps for the engine, steps for the reference)
 WORKLOADS = [
     ("8 of 8x8, Scion sign", 8, 8, "scion", 2000, 40),
+    ("8 of 16x16, Scion sign", 16, 8, "scion", 1000, 20),
     ("8 of 8x8, LANTON", 8, 8, "lanton", 1000, 20),
     ("8 of 16x16, LANTON", 16, 8, "lanton", 400, 10),
     ("8 of 64x64, LANTON", 64, 8, "lanton", 40, 4),
@@ -60,6 +66,36 @@ def rate(function, trajectory_steps: int, rounds: int = 2) -> float:
     return trajectory_steps / best
 
 
+def peers(problem, optimizer, R: int, T: int, threads: int) -> dict:
+    """Trajectory-steps per second of each available peer on ``T`` steps, and how far each
+    one's final iterate is from the engine's (relative to its largest entry)."""
+    data = _peers.scion_sign_data(problem, optimizer, R, T)
+    result = engine.simulate(problem, optimizer, T, R)
+    final = np.stack([result.final[name] for name in data["names"]], axis=1)
+    out = {"peer_steps": T, "peer_iterates": {}}
+
+    def record(name, run):
+        X = run()[0]
+        out["peer_iterates"][name] = float(np.max(np.abs(X - final)) / np.max(np.abs(final)))
+        out[name] = rate(run, R * T)
+
+    record("numpy_batched", lambda: _peers.numpy_batched(data))
+    out["numpy_batched_drawing"] = rate(lambda: _peers.numpy_batched(data, np.random.default_rng(0)), R * T)
+    try:
+        run, out["jax_compile_seconds"] = _peers.jax_scan(data)
+        record("jax", run)
+    except ImportError:
+        print("  JAX is not installed: its column is skipped (pip install jax)", file=sys.stderr)
+        out["jax"] = "not installed"
+    try:
+        record("torch", _peers.torch_loop(data, threads))
+    except ImportError:
+        print("  PyTorch is not installed: its column is skipped (pip install torch==2.13.0, the CPU build)",
+              file=sys.stderr)
+        out["torch"] = "not installed"
+    return out
+
+
 def slope(xs, ys) -> float:
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
@@ -71,7 +107,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", default="bench_engine.json")
     args = parser.parse_args(argv)
     R = args.seeds
-    workloads = WORKLOADS[:3] if args.quick else WORKLOADS
+    workloads = WORKLOADS[:4] if args.quick else WORKLOADS
     result = {"numpy": np.__version__, "numba": numba.__version__, "cpus": os.cpu_count(), "seeds": R,
               "gemm_gflops_512": gemm_gflops(512), "workloads": []}
     rows = []
@@ -89,12 +125,23 @@ def main(argv=None) -> dict:
         reference = rate(lambda: engine.reference_simulate(problem, optimizer, T_reference, 2), 2 * T_reference, 1)
         entry = {"workload": label, "engine_1_thread": speeds[1], "engine_2_threads": speeds[2],
                  "reference": reference}
+        if method == "scion":
+            entry.update(peers(problem, optimizer, R, max(2, min(T, 4096 // size)), threads_available))
         result["workloads"].append(entry)
+        cell = lambda key: f"{entry[key]:.4g}" if isinstance(entry.get(key), float) else entry.get(key, "not written")  # noqa: E731
+        ratio = lambda key: f"{speeds[2] / entry[key]:.2f}" if isinstance(entry.get(key), float) else "-"  # noqa: E731
         rows.append([label, f"{speeds[2]:.4g}", f"{speeds[1]:.4g}", f"{speeds[2] / speeds[1]:.2f}", f"{reference:.4g}",
-                     f"{speeds[2] / reference:.1f}"])
+                     f"{speeds[2] / reference:.1f}", cell("jax"), cell("numpy_batched"), cell("numpy_batched_drawing"),
+                     cell("torch"), ratio("jax"), ratio("numpy_batched")])
         print("  done:", label, file=sys.stderr, flush=True)
     print(table(["workload", "engine, 2 threads", "engine, 1 thread", "2 / 1 threads", "reference",
-                 "engine / reference"], rows, f"Trajectory-steps per second, R = {R}"))
+                 "engine / reference", "JAX", "batched NumPy", "batched NumPy, drawing", "PyTorch", "engine / JAX",
+                 "engine / batched NumPy"], rows, f"Trajectory-steps per second, R = {R}"))
+    for entry in result["workloads"]:
+        if "peer_iterates" in entry:
+            print(f"{entry['workload']}: peers' final iterates against the engine's, max relative difference: "
+                  + ", ".join(f"{name} {value:.1e}" for name, value in entry["peer_iterates"].items())
+                  + (f"; JAX compile {entry['jax_compile_seconds']:.2f} s" if "jax_compile_seconds" in entry else ""))
 
     # cost against R and T on the smallest workload (linear: slope 1)
     problem, optimizer = workload(8, 8, "scion")

@@ -30,3 +30,19 @@ def test_target_verdict_reads_the_consecutive_quadrature_cells():
     assert "for context: a 1.21, b 1.14" in verdict
     rows[1][3] = 1.25
     assert "NOT met" in bench_optimizers.target_verdict(models, rows)
+
+
+def test_bench_engine_smoke_run_and_the_numpy_peer_follows_the_engine(monkeypatch, capsys, tmp_path):
+    bench_engine = pytest.importorskip("bench_engine")
+    monkeypatch.setattr(bench_engine, "WORKLOADS", [("2 of 4x4, Scion sign", 4, 2, "scion", 8, 2),
+                                                    ("2 of 4x4, LANTON", 4, 2, "lanton", 8, 2)])
+    result = bench_engine.main(["--seeds", "2", "--json", str(tmp_path / "bench.json")])
+    out = capsys.readouterr().out
+    assert "engine / batched NumPy" in out and "2 of 4x4, LANTON" in out
+    scion = result["workloads"][0]
+    # same workload, same iterates: the peer's final iterate is the engine's
+    assert scion["peer_iterates"]["numpy_batched"] <= 1e-12
+    for name in ("jax", "torch"):
+        assert name in scion
+        if name in scion["peer_iterates"]:
+            assert scion["peer_iterates"][name] <= 1e-12

@@ -1,8 +1,9 @@
 """The engine's loop over steps, compiled by numba once per problem family.
 
 ``run_chunk`` runs steps ``t_first..t_last`` of one seed with no Python in between. It
-calls the problem family's numba kernels through the global names ``problem_f``,
-``problem_grad`` and ``problem_oracle``, which :func:`loop_for` binds per family (numba
+calls the problem family's numba kernels through the global names
+``problem_value_and_grad`` and ``problem_oracle_at``, which :func:`loop_for` binds per
+family (numba
 cannot cache a function that takes compiled functions as arguments), and the optimizers'
 one step, ``optimizers._kernels.step``, which the reference runs as NumPy.
 """
@@ -21,15 +22,11 @@ from .measures import stationarity_measures as _stationarity_measures_py
 stationarity_measures = njit(cache=True)(_stationarity_measures_py)
 
 
-def problem_f(x, data):  # bound per family by loop_for
+def problem_value_and_grad(x, data):  # bound per family by loop_for
     raise NotImplementedError
 
 
-def problem_grad(x, data):  # bound per family by loop_for
-    raise NotImplementedError
-
-
-def problem_oracle(x, data, t, rng):  # bound per family by loop_for
+def problem_oracle_at(x, exact_grad, data, t, rng):  # bound per family by loop_for
     raise NotImplementedError
 
 
@@ -55,10 +52,11 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
                                                 np.zeros(p))
     empty = np.zeros(0)
     for t in range(t_first, t_last + 1):
-        value = problem_f(x, data)
-        grad_dual = layer_dual_norms(problem_grad(x, data), offsets, rows, cols, codes, radii)
-        grads, noise = problem_oracle(x, data, t, rng)
-        grads2 = problem_oracle(x, data, t, rng)[0] if needs_second else empty
+        # f, the exact gradient (for the measures and inside the oracle) once per step
+        value, exact_grad = problem_value_and_grad(x, data)
+        grad_dual = layer_dual_norms(exact_grad, offsets, rows, cols, codes, radii)
+        grads, noise = problem_oracle_at(x, exact_grad, data, t, rng)
+        grads2 = problem_oracle_at(x, exact_grad, data, t, rng)[0] if needs_second else empty
         if not (np.isfinite(value) and np.all(np.isfinite(grad_dual)) and np.all(np.isfinite(grads))):
             return t
         lr, beta, adamw_lr = schedule[t - 1, 0], schedule[t - 1, 1], schedule[t - 1, 2]

@@ -28,6 +28,14 @@ def singular_values(X):
     return np.linalg.svd(X, full_matrices=False)[1]
 
 
+#: the Gram path of ``nuclear_norm`` is taken when its proven error bound is below this
+#: (relative; the engine's tolerance against the reference's SVD); measured errors ~1e-15
+GRAM_NUCLEAR_TOLERANCE = 1e-10
+#: ... and only up to this Gram size: beyond it the bound, which grows like ``p^2.5 eps``,
+#: fails for generic matrices (measured: Gaussian 128x128) and the eigensolver is wasted
+GRAM_NUCLEAR_MAX_SIZE = 64
+
+
 @njit(cache=True)
 def _exponent(peak):
     """``e`` with ``2^(e-1) <= peak < 2^e`` (``0`` for ``peak = 0``), as ``math.frexp``."""
@@ -52,6 +60,64 @@ def _scaled(X, exponent):
         for j in range(n):
             out[i, j] = math.ldexp(X[i, j], -exponent)
     return out
+
+
+@njit(cache=True)
+def nuclear_norm(G):
+    """``||G||_* = sum_i s_i`` (the reference: ``sum`` of the SVD's singular values): from
+    the Gram matrix's eigenvalues where that is proven accurate (``certified_gram_nuclear_norm``),
+    else from the SVD. Cost (numba, one thread): 2.9 / 8.9 / 134 us for 8x8 / 16x16 /
+    64x64 on the Gram path, against 8.5 / 35 / 422 us for the SVD."""
+    value = certified_gram_nuclear_norm(G)
+    if value < 0.0:
+        return np.sum(singular_values(G))
+    return value
+
+
+@njit(cache=True)
+def certified_gram_nuclear_norm(G):
+    """``||G||_*`` from the eigenvalues of a Gram matrix, or ``-1.0`` where that is not
+    proven to within ``GRAM_NUCLEAR_TOLERANCE`` relative.
+
+    The singular values are the square roots of the eigenvalues ``lambda_i`` of the smaller
+    Gram matrix ``A = G^T G`` (or ``G G^T``) of ``2^-e G``, where ``2^e`` is just above
+    ``max |G_ij|`` (exact, so that the squares neither overflow nor underflow). Forming ``A``
+    and the symmetric eigensolver perturb each ``lambda_i`` by at most about
+    ``delta = 2 (k + p) eps tr(A)`` (``k`` the inner and ``p`` the Gram dimension; Weyl's
+    inequality with both backward errors), so that ``|s_i - sqrt(lambda_i)| <= delta / (2
+    sqrt(lambda_i - delta))``. Returns ``-1.0`` when these bounds add up to more than
+    ``GRAM_NUCLEAR_TOLERANCE`` times the result (``G`` close to rank-deficient) and when
+    ``min(m, n) > GRAM_NUCLEAR_MAX_SIZE``.
+    """
+    m, n = G.shape
+    if min(m, n) > GRAM_NUCLEAR_MAX_SIZE:
+        return -1.0
+    peak = _max_abs(G)
+    if peak == 0.0:
+        return 0.0
+    exponent = _exponent(peak)
+    scaled = _scaled(G, exponent)
+    transposed = np.ascontiguousarray(scaled.T)
+    if m >= n:
+        gram, inner = transposed @ scaled, m
+    else:
+        gram, inner = scaled @ transposed, n
+    size = gram.shape[0]
+    eigenvalues = np.linalg.eigvalsh(gram)
+    trace = 0.0
+    for i in range(size):
+        trace += gram[i, i]
+    delta = 2.0 * (inner + size) * _EPS64 * trace
+    total = 0.0
+    error = 0.0
+    for i in range(size):
+        if eigenvalues[i] <= 2.0 * delta:
+            return -1.0
+        total += math.sqrt(eigenvalues[i])
+        error += delta / (2.0 * math.sqrt(eigenvalues[i] - delta))
+    if error > GRAM_NUCLEAR_TOLERANCE * total:
+        return -1.0
+    return math.ldexp(total, exponent)
 
 
 @njit(cache=True)
@@ -180,7 +246,7 @@ def dual_norm(code, radius, G):
     """``||G||_{r,*} = r ||G||_*`` for the base norm ``code``."""
     m, n = G.shape
     if code == SPECTRAL:
-        value = np.sum(singular_values(G))
+        value = nuclear_norm(G)
     elif code == FROBENIUS:
         value = frobenius_norm(G)
     elif code == MAX_ABS:

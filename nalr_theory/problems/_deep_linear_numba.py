@@ -40,8 +40,19 @@ def grad(x, data):
 
 
 @njit(cache=True)
-def oracle(x, data, t, rng):
-    g = grad(x, data)
+def value_and_grad(x, data):
+    """``(f(x), grad(x))``: nothing to share (``f`` multiplies the data ``A``, ``grad`` its moments)."""
+    return f(x, data), grad(x, data)
+
+
+@njit(cache=True)
+def oracle_at(x, g, data, t, rng):
+    """The oracle at ``x`` given the exact gradient ``g`` there: ``(g + xi, xi)``."""
     n = data[1]
     xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
     return g + xi, xi
+
+
+@njit(cache=True)
+def oracle(x, data, t, rng):
+    return oracle_at(x, grad(x, data), data, t, rng)

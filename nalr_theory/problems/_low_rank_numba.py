@@ -22,30 +22,38 @@ def _pair(x, objective, k):
 
 
 @njit(cache=True)
-def f(x, data):
+def value_and_grad(x, data):
+    """``(f(x), grad(x))`` from one residual per factor pair."""
     objective = data[0]
+    offsets = objective[0]
     value = 0.0
+    g = np.empty(x.shape[0])
     for k in range(objective[1].shape[0] // 2):
-        _, _, R = _pair(x, objective, k)
+        U, V, R = _pair(x, objective, k)
         value += 0.25 * np.sum(R * R)
-    return value
+        g[offsets[2 * k]:offsets[2 * k + 1]] = (0.5 * (R @ V)).ravel()
+        g[offsets[2 * k + 1]:offsets[2 * k + 2]] = (0.5 * (np.ascontiguousarray(R.T) @ U)).ravel()
+    return value, g
+
+
+@njit(cache=True)
+def f(x, data):
+    return value_and_grad(x, data)[0]
 
 
 @njit(cache=True)
 def grad(x, data):
-    objective = data[0]
-    offsets = objective[0]
-    g = np.empty(x.shape[0])
-    for k in range(objective[1].shape[0] // 2):
-        U, V, R = _pair(x, objective, k)
-        g[offsets[2 * k]:offsets[2 * k + 1]] = (0.5 * (R @ V)).ravel()
-        g[offsets[2 * k + 1]:offsets[2 * k + 2]] = (0.5 * (np.ascontiguousarray(R.T) @ U)).ravel()
-    return g
+    return value_and_grad(x, data)[1]
+
+
+@njit(cache=True)
+def oracle_at(x, g, data, t, rng):
+    """The oracle at ``x`` given the exact gradient ``g`` there: ``(g + xi, xi)``."""
+    n = data[1]
+    xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
+    return g + xi, xi
 
 
 @njit(cache=True)
 def oracle(x, data, t, rng):
-    g = grad(x, data)
-    n = data[1]
-    xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
-    return g + xi, xi
+    return oracle_at(x, grad(x, data), data, t, rng)

@@ -26,33 +26,52 @@ def _residual(x, objective, layer):
 
 
 @njit(cache=True)
+def _layer_value(curvature, R):
+    return curvature * np.sum(R * R / (1.0 + R * R))
+
+
+@njit(cache=True)
+def _layer_grad(curvature, U, V, R):
+    slope = 2.0 * R / (1.0 + R * R) ** 2
+    return curvature * (np.ascontiguousarray(U.T) @ slope @ np.ascontiguousarray(V.T))
+
+
+@njit(cache=True)
 def f(x, data):
     objective = data[0]
-    curvature = objective[8]
     value = 0.0
     for layer in range(objective[1].shape[0]):
-        _, _, R = _residual(x, objective, layer)
-        value += curvature[layer] * np.sum(R * R / (1.0 + R * R))
+        value += _layer_value(objective[8][layer], _residual(x, objective, layer)[2])
     return value
 
 
 @njit(cache=True)
-def grad(x, data):
+def value_and_grad(x, data):
+    """``(f(x), grad(x))`` from one residual per layer."""
     objective = data[0]
     offsets = objective[0]
-    curvature = objective[8]
+    value = 0.0
     g = np.empty(x.shape[0])
     for layer in range(objective[1].shape[0]):
         U, V, R = _residual(x, objective, layer)
-        slope = 2.0 * R / (1.0 + R * R) ** 2
-        G = curvature[layer] * (np.ascontiguousarray(U.T) @ slope @ np.ascontiguousarray(V.T))
-        g[offsets[layer]:offsets[layer + 1]] = G.ravel()
-    return g
+        value += _layer_value(objective[8][layer], R)
+        g[offsets[layer]:offsets[layer + 1]] = _layer_grad(objective[8][layer], U, V, R).ravel()
+    return value, g
+
+
+@njit(cache=True)
+def grad(x, data):
+    return value_and_grad(x, data)[1]
+
+
+@njit(cache=True)
+def oracle_at(x, g, data, t, rng):
+    """The oracle at ``x`` given the exact gradient ``g`` there: ``(g + xi, xi)``."""
+    n = data[1]
+    xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
+    return g + xi, xi
 
 
 @njit(cache=True)
 def oracle(x, data, t, rng):
-    g = grad(x, data)
-    n = data[1]
-    xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
-    return g + xi, xi
+    return oracle_at(x, grad(x, data), data, t, rng)

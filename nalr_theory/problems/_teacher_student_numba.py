@@ -44,9 +44,15 @@ def grad(x, data):
 
 
 @njit(cache=True)
-def oracle(x, data, t, rng):
+def value_and_grad(x, data):
     offsets, rows, cols, X, Y, batch_size = data[0]
-    g = loss_grad(x, offsets, rows, cols, X, Y)[1]
+    return loss_grad(x, offsets, rows, cols, X, Y)
+
+
+@njit(cache=True)
+def oracle_at(x, g, data, t, rng):
+    """The oracle at ``x`` given the exact gradient ``g`` there (minibatch or additive)."""
+    offsets, rows, cols, X, Y, batch_size = data[0]
     if batch_size > 0:
         index = rng.integers(0, X.shape[1], batch_size)
         noisy = loss_grad(x, offsets, rows, cols, np.ascontiguousarray(X[:, index]),
@@ -55,3 +61,8 @@ def oracle(x, data, t, rng):
     n = data[1]
     xi = draw_noise(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
     return g + xi, xi
+
+
+@njit(cache=True)
+def oracle(x, data, t, rng):
+    return oracle_at(x, grad(x, data), data, t, rng)

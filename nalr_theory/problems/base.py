@@ -349,4 +349,4 @@ class DataProblem(Problem):
         layout = self.layout
         objective = (layout.offsets, layout.rows, layout.cols, self.inputs.copy(), self.targets.copy(),
                      np.int64(self.noise.batch_size))
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
+        return Kernels.of(kernels, (objective, self.noise.kernel_data()))

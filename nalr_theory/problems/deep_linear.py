@@ -115,7 +115,7 @@ class DeepLinear(Problem):
         layout = self.layout
         objective = (layout.offsets, layout.rows, layout.cols, self.inputs.copy(), self.targets.copy(),
                      self.input_moment.copy(), self.cross_moment.copy())
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
+        return Kernels.of(kernels, (objective, self.noise.kernel_data()))
 
 
 register("deep_linear", DeepLinear)

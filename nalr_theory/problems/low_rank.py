@@ -107,7 +107,7 @@ class LowRank(Problem):
         objective = (layout.offsets, layout.rows, layout.cols,
                      np.concatenate([M.ravel() for M in self.target]),
                      np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
+        return Kernels.of(kernels, (objective, self.noise.kernel_data()))
 
 
 register("low_rank", LowRank)

@@ -47,12 +47,23 @@ class Kernels(NamedTuple):
     ``f(x, data) -> float``, ``grad(x, data) -> g`` and ``oracle(x, data, t, rng) -> (g, xi)``
     (``g`` the noisy gradient, ``xi`` the noise in it, ``rng`` a ``numpy.random.Generator``
     drawn exactly as the NumPy reference draws it). ``data`` is an opaque tuple of arrays to
-    pass through unchanged."""
+    pass through unchanged. For the engine, which needs ``f``, the exact gradient and a
+    sample at every step: ``value_and_grad(x, data) -> (f, grad)`` (shared work computed
+    once) and ``oracle_at(x, grad, data, t, rng) -> (g, xi)``, the oracle given the exact
+    gradient at ``x`` (``oracle`` is ``oracle_at`` after ``grad``)."""
 
     f: Callable
     grad: Callable
     oracle: Callable
     data: tuple
+    value_and_grad: Callable | None = None
+    oracle_at: Callable | None = None
+
+    @classmethod
+    def of(cls, module, data: tuple) -> "Kernels":
+        """The kernels of a family's numba module (``f``, ``grad``, ``oracle``,
+        ``value_and_grad``, ``oracle_at``) with ``data``."""
+        return cls(module.f, module.grad, module.oracle, data, module.value_and_grad, module.oracle_at)
 
 
 __all__ = ["Certificate", "Kernels", "OracleRecord"]

@@ -102,7 +102,7 @@ class RotatedSigmoidal(Problem):
                      np.concatenate([[0], np.cumsum(layout.cols**2)]).astype(np.int64),
                      np.concatenate([M.ravel() for M in self.target]),
                      self.curvature.copy())
-        return Kernels(kernels.f, kernels.grad, kernels.oracle, (objective, self.noise.kernel_data()))
+        return Kernels.of(kernels, (objective, self.noise.kernel_data()))
 
 
 def sigmoidal_hetero(scale=10.0, sigma_ratio=0.5, shapes=((16, 16),) * 4, norms="spectral",

@@ -69,3 +69,30 @@ def test_kernels_accept_views_of_a_flat_vector():
     G = flat[10:34].reshape(4, 6)
     norm = get_norm("muon", (4, 6), lmo_method="ns5")
     assert_close(kernels.lmo(norm.code, norm.radius, G, norm.ns_coefficients, 1e-7), norm.lmo(G), 1.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (8, 8), (16, 16), (40, 9), (64, 64)])
+@pytest.mark.parametrize("scale", [1.0, 2.0 ** 600, 2.0 ** -600, 1e-170, 1e160])
+def test_certified_gram_nuclear_norm_is_taken_on_well_conditioned_matrices_and_is_the_svd_sum(shape, scale):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    U, _ = np.linalg.qr(rng.standard_normal((shape[0], shape[0])))
+    V, _ = np.linalg.qr(rng.standard_normal((shape[1], shape[1])))
+    k = min(shape)
+    singular = np.linspace(1.0, 0.1, k)  # condition 10: the Gram path's bound must hold
+    G = scale * (U[:, :k] * singular) @ V[:, :k].T
+    reference = np.sum(np.linalg.svd(G, compute_uv=False))
+    gram = kernels.certified_gram_nuclear_norm(G)
+    assert gram >= 0.0
+    assert abs(gram - reference) <= REL * reference
+    assert kernels.nuclear_norm(G) == gram
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16, 5), (5, 16)])
+def test_certified_gram_nuclear_norm_declines_near_rank_deficient_and_large_matrices(shape):
+    rng = np.random.default_rng(0)
+    G = rng.standard_normal((shape[0], 2)) @ rng.standard_normal((2, shape[1]))  # rank 2
+    assert kernels.certified_gram_nuclear_norm(G) == -1.0
+    reference = np.sum(np.linalg.svd(G, compute_uv=False))
+    assert abs(kernels.nuclear_norm(G) - reference) <= REL * reference
+    assert kernels.certified_gram_nuclear_norm(rng.standard_normal((65, 65))) == -1.0
+    assert kernels.certified_gram_nuclear_norm(np.zeros(shape)) == 0.0

@@ -69,6 +69,31 @@ def test_numba_twins_equal_reference(family):
         assert kernels.f(x, kernels.data) == pytest.approx(problem.f(point), rel=1e-12, abs=1e-14)
         np.testing.assert_allclose(kernels.grad(x, kernels.data), problem.flatten(problem.grad(point)),
                                    rtol=1e-11, atol=1e-13)
+        # the engine's entry points compute the same numbers, once
+        value, exact_grad = kernels.value_and_grad(x, kernels.data)
+        assert value == kernels.f(x, kernels.data)
+        np.testing.assert_array_equal(exact_grad, kernels.grad(x, kernels.data))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("model", ["bounded", "minibatch"])
+def test_oracle_at_the_exact_gradient_is_the_oracle(family, model):
+    from nalr_theory import problems
+
+    kind = noise.bounded(0.1, 0.3) if model == "bounded" else noise.minibatch(4)
+    try:
+        problem = small(family, kind)
+    except (ValueError, TypeError):
+        pytest.skip(f"{family} has no {model} noise")
+    assert isinstance(problem, problems.Problem)
+    kernels = problem.kernels
+    x = problem.flatten(problem.init(0))
+    first, second = np.random.default_rng(5), np.random.default_rng(5)
+    for t in (1, 2):
+        expected = kernels.oracle(x, kernels.data, t, first)
+        got = kernels.oracle_at(x, kernels.grad(x, kernels.data), kernels.data, t, second)
+        for a, b in zip(expected, got):
+            np.testing.assert_array_equal(a, b)
 
 
 ADDITIVE = {
