@@ -7,11 +7,10 @@ threads, the NumPy reference (``engine.reference_simulate``), and their ratio; t
 cost's log-log slope against R and against T (linear cost: slope 1), and the machine's
 float64 GEMM throughput measured in the same run.
 
-Peers (``_peers.py``), for the Scion-sign workloads: JAX ``jit(vmap(lax.scan))`` in float64
-(compile time reported apart), NumPy batched over seeds and a PyTorch loop, each skipped with
-a message when its library is absent, each checked to follow the engine's iterates. They
-take the engine's noise drawn beforehand (so they are timed without drawing it); the NumPy
-peer is also timed drawing its own noise inside the loop. The LANTON peers are not written.
+Peers (``_peers.py``), on every workload: JAX ``jit(vmap(lax.scan))`` in float64 (compile
+time reported apart), NumPy batched over seeds and a PyTorch loop, each skipped with a
+message when its library is absent, each checked to follow the engine's iterates. They take
+the engine's noise drawn beforehand, so they are timed without drawing it.
 
 Run: ``python benchmarks/bench_engine.py [--quick] [--json PATH]``.
 """
@@ -69,7 +68,7 @@ def rate(function, trajectory_steps: int, rounds: int = 2) -> float:
 def peers(problem, optimizer, R: int, T: int, threads: int) -> dict:
     """Trajectory-steps per second of each available peer on ``T`` steps, and how far each
     one's final iterate is from the engine's (relative to its largest entry)."""
-    data = _peers.scion_sign_data(problem, optimizer, R, T)
+    data = _peers.workload_data(problem, optimizer, R, T)
     result = engine.simulate(problem, optimizer, T, R)
     final = np.stack([result.final[name] for name in data["names"]], axis=1)
     out = {"peer_steps": T, "peer_iterates": {}}
@@ -80,7 +79,6 @@ def peers(problem, optimizer, R: int, T: int, threads: int) -> dict:
         out[name] = rate(run, R * T)
 
     record("numpy_batched", lambda: _peers.numpy_batched(data))
-    out["numpy_batched_drawing"] = rate(lambda: _peers.numpy_batched(data, np.random.default_rng(0)), R * T)
     try:
         run, out["jax_compile_seconds"] = _peers.jax_scan(data)
         record("jax", run)
@@ -125,18 +123,17 @@ def main(argv=None) -> dict:
         reference = rate(lambda: engine.reference_simulate(problem, optimizer, T_reference, 2), 2 * T_reference, 1)
         entry = {"workload": label, "engine_1_thread": speeds[1], "engine_2_threads": speeds[2],
                  "reference": reference}
-        if method == "scion":
-            entry.update(peers(problem, optimizer, R, max(2, min(T, 4096 // size)), threads_available))
+        entry.update(peers(problem, optimizer, R, max(2, min(T, 4096 // size)), threads_available))
         result["workloads"].append(entry)
         cell = lambda key: f"{entry[key]:.4g}" if isinstance(entry.get(key), float) else entry.get(key, "not written")  # noqa: E731
         ratio = lambda key: f"{speeds[2] / entry[key]:.2f}" if isinstance(entry.get(key), float) else "-"  # noqa: E731
         rows.append([label, f"{speeds[2]:.4g}", f"{speeds[1]:.4g}", f"{speeds[2] / speeds[1]:.2f}", f"{reference:.4g}",
-                     f"{speeds[2] / reference:.1f}", cell("jax"), cell("numpy_batched"), cell("numpy_batched_drawing"),
-                     cell("torch"), ratio("jax"), ratio("numpy_batched")])
+                     f"{speeds[2] / reference:.1f}", cell("jax"), cell("numpy_batched"), cell("torch"), ratio("jax"),
+                     ratio("numpy_batched"), ratio("torch")])
         print("  done:", label, file=sys.stderr, flush=True)
     print(table(["workload", "engine, 2 threads", "engine, 1 thread", "2 / 1 threads", "reference",
-                 "engine / reference", "JAX", "batched NumPy", "batched NumPy, drawing", "PyTorch", "engine / JAX",
-                 "engine / batched NumPy"], rows, f"Trajectory-steps per second, R = {R}"))
+                 "engine / reference", "JAX", "batched NumPy", "PyTorch", "engine / JAX", "engine / batched NumPy",
+                 "engine / PyTorch"], rows, f"Trajectory-steps per second, R = {R}"))
     for entry in result["workloads"]:
         if "peer_iterates" in entry:
             print(f"{entry['workload']}: peers' final iterates against the engine's, max relative difference: "

@@ -101,7 +101,9 @@ class RotatedSigmoidal(Problem):
                      np.concatenate([V.ravel() for V in self.right]),
                      np.concatenate([[0], np.cumsum(layout.cols**2)]).astype(np.int64),
                      np.concatenate([M.ravel() for M in self.target]),
-                     self.curvature.copy())
+                     self.curvature.copy(),
+                     np.concatenate([U.T.ravel() for U in self.left]),
+                     np.concatenate([V.T.ravel() for V in self.right]))
         return Kernels.of(kernels, (objective, self.noise.kernel_data()))
 
 
