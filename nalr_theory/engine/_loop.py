@@ -41,8 +41,9 @@ def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
 
 def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inverse_sigma, record_steps, slot,
               totals, records, state, layers, options):
-    """Steps ``t_first..t_last`` of one seed; ``x``, ``state``, ``records``, ``totals`` and
-    ``slot`` (``(1,)``, the next record) are updated in place. Returns 0, or the step at
+    """Steps ``t_first..t_last`` of one seed; ``x``, ``state``, ``records``, ``totals``
+    (``(3 + p,)``: the three measures' sums, then each layer's ``sum_t ||grad_l f(X_t)||_*``)
+    and ``slot`` (``(1,)``, the next record) are updated in place. Returns 0, or the step at
     which a non-finite value appeared (then nothing after it was written)."""
     f_out, stationarity_out, grad_dual_out, weights_out, estimate_out, noise_dual_out, length_out = records
     offsets, rows, cols, codes, radii = norms
@@ -69,6 +70,8 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
         totals[0] += plain
         totals[1] += weighted
         totals[2] += normalised
+        for l in range(p):  # per-layer time averages of ||grad_l f(X_t)||_{l,*}
+            totals[3 + l] += grad_dual[l]
         k = slot[0]
         if k < record_steps.shape[0] and t == record_steps[k]:
             f_out[k] = value

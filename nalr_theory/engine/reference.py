@@ -43,7 +43,7 @@ def _one_seed(run: Run, seed: int, start: dict):
     layout = problem.layout
     p, records = len(layout), run.steps.shape[0]
     out = empty_records(records, p)
-    totals = np.zeros(3)
+    totals = np.zeros(3 + p)
     rng = np.random.default_rng(seed)
     x = {name: np.array(value, dtype=np.float64) for name, value in start.items()}
     state = optimizer.init(x)
@@ -64,7 +64,8 @@ def _one_seed(run: Run, seed: int, start: dict):
             break
         x = {name: x[name] + updates[name] for name in layout.names}
         diagnostics: Diagnostics = state.diagnostics
-        totals += stationarity_measures(grad_dual, diagnostics.weights, run.inverse_sigma)
+        totals[:3] += stationarity_measures(grad_dual, diagnostics.weights, run.inverse_sigma)
+        totals[3:] += grad_dual
         if t == run.steps[slot]:
             out_values = (value, np.sum(grad_dual), grad_dual, diagnostics.weights, diagnostics.noise_estimate,
                           np.array([record.noise_dual[name] for name in layout.names]), diagnostics.step_length)
@@ -97,7 +98,7 @@ def seed_result(run, out, totals, diverged_at: int, final: dict):
     for array in out:
         array[np.searchsorted(run.steps, diverged_at):] = np.nan
     final = {name: np.full(shape, np.nan) for name, shape in zip(layout.names, layout.shapes)}
-    return out, np.full(3, np.nan), int(diverged_at), final
+    return out, np.full(totals.shape, np.nan), int(diverged_at), final
 
 
 def assemble(run, results) -> SimulationResult:
@@ -110,6 +111,7 @@ def assemble(run, results) -> SimulationResult:
         noise_estimate=stacked[4], noise_dual=stacked[5], step_length=stacked[6],
         average={measure: averages[:, ("plain", "weighted", "noise_normalised").index(measure)]
                  for measure in run.measures},
+        average_grad_dual=averages[:, 3:],
         diverged_at=np.array([result[2] for result in results], dtype=np.int64),
         final={name: np.stack([result[3][name] for result in results]) for name in names},
         seeds=run.seeds, layer_names=names)

@@ -27,6 +27,9 @@ class SimulationResult:
         ``plain`` ``(1/T) sum_t S(X_t)``, ``weighted`` ``(1/T) sum_t sum_l w_t^l ||grad_l||``,
         ``noise_normalised`` ``(1/T) sum_t sum_l ||grad_l|| / sigma_l`` (NaN if some
         ``sigma_l = 0``). A diverged seed's averages are NaN.
+    ``average_grad_dual`` (R, p)
+        exact time averages ``(1/T) sum_t ||grad_l f(X_t)||_{l,*}`` per layer (every step; NaN
+        for a diverged seed): any fixed weighting ``sum_l w_l ||grad_l||`` is a dot product.
     ``diverged_at`` (R,)
         0, or the step at which the seed produced a non-finite value; its later records are
         NaN and the other seeds go on.
@@ -43,6 +46,7 @@ class SimulationResult:
     noise_dual: np.ndarray
     step_length: np.ndarray
     average: dict
+    average_grad_dual: np.ndarray
     diverged_at: np.ndarray
     final: dict
     seeds: tuple = ()

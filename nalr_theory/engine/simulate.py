@@ -87,7 +87,7 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
     def one_seed(index):
         x = layout.flatten(run.starts[index], "start").copy()
         state = optimizer.to_flat(optimizer.init(run.starts[index]))
-        return [x, np.random.default_rng(run.seeds[index]), state, empty_records(records, p), np.zeros(3),
+        return [x, np.random.default_rng(run.seeds[index]), state, empty_records(records, p), np.zeros(3 + p),
                 np.zeros(1, dtype=np.int64), 0]
 
     seeds_state = [one_seed(index) for index in range(R)]

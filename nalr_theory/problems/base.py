@@ -89,11 +89,13 @@ class Problem(ABC):
     ``f_inf``, ``certified`` (whether ``certificate()`` is a proof or an estimate),
     ``second_sample_available``, ``sigma_lo``/``sigma_hi`` (per layer, ``None`` when not
     bounded), ``sigma`` (A2v constant per layer; ``inf`` for infinite variance), ``params``
-    (the constructor parameters, for reproducibility)."""
+    (the constructor parameters, for reproducibility), ``separable`` (``f = sum_l f_l(X^l)``;
+    then ``layer_gaps(params)`` gives ``f_l(X^l) - inf f_l``)."""
 
     name: str = "problem"
     certified: bool = False
     supports_minibatch: bool = False
+    separable: bool = False
 
     def __init__(self, layers, noise, params: dict):
         self.layers = tuple(layers)

@@ -49,6 +49,7 @@ class RotatedSigmoidal(Problem):
 
     name = "sigmoidal"
     certified = True
+    separable = True
 
     def __init__(self, shapes=((16, 16),) * 4, norms="spectral", curvature=1.0, target_scale=1.0,
                  init_scale=0.5, instance_seed=0, noise=None):
@@ -77,6 +78,12 @@ class RotatedSigmoidal(Problem):
     def minimiser(self) -> dict:
         """The global minimiser ``X^l = U_l^T M_l V_l^T`` (``f = 0``)."""
         return {name: U.T @ M @ V.T for name, U, V, M in zip(self.names, self.left, self.right, self.target)}
+
+    def layer_gaps(self, params) -> np.ndarray:
+        """Per-layer gaps ``Delta_l = f_l(X^l) - inf f_l = f_l(X^l)`` (the problem is separable)."""
+        params = self.layout.check_tree(params, "params")
+        return np.array([c * np.sum(phi(U @ params[name] @ V - M))
+                         for name, c, U, V, M in zip(self.names, self.curvature, self.left, self.right, self.target)])
 
     def _f(self, params):
         return sum(c * np.sum(phi(U @ params[name] @ V - M))

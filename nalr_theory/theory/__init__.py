@@ -12,7 +12,8 @@ Algorithm
     special cases by substitution, the numeric ``bound``), :mod:`.schedules` (horizon-tuned
     schedule, leading powers, ``A, B, C``, optimal constants, feasibility),
     :mod:`.estimators` (noise-estimate intervals, LANTON weight intervals),
-    :mod:`.adaptivity` (when adaptive weights help), :mod:`.dimension` (``rho_l`` and
+    :mod:`.adaptivity` (when adaptive weights help), :mod:`.separable` (the weights the bound
+    prefers on separable problems, and whether LANTON's win), :mod:`.dimension` (``rho_l`` and
     noise-accounting ratios for real shapes), :mod:`.formatting` (LaTeX and plain text of
     one item), :mod:`.latex` (export of every item),
     :mod:`.finite_sums` (the exact finite sums of the non-asymptotic bound).
@@ -90,6 +91,17 @@ from .schedules import (
     schedule_expansion,
     tuned_schedule,
 )
+from .separable import (
+    SeparablePrediction,
+    bound_optimal_weights,
+    predict_adaptivity,
+    separable_layer_bound_symbol,
+    separable_layer_terms,
+    separable_optimal_weights_symbol,
+    separable_tuned_symbols,
+    tuned_separable_bound,
+    weight_efficiency,
+)
 from .statement import Statement, layer_function
 from .theorem import (
     bound,
@@ -108,11 +120,13 @@ __all__ = [
     "LeadingCoefficients",
     "NoiseEstimateInterval",
     "OptimalConstants",
+    "SeparablePrediction",
     "Statement",
     "TunedSchedule",
     "adaptivity_constant",
     "assumptions",
     "bound",
+    "bound_optimal_weights",
     "clipped_interval",
     "constants_latex",
     "constants_text",
@@ -147,19 +161,26 @@ __all__ = [
     "oracle_ema_interval",
     "oracle_noise_weights",
     "plain_stationarity_constant",
+    "predict_adaptivity",
     "predicted_curve",
     "problem_constants",
     "render_text",
     "rho_branch_threshold",
     "rho_regime_horizon",
     "schedule_expansion",
+    "separable_layer_bound_symbol",
+    "separable_layer_terms",
+    "separable_optimal_weights_symbol",
+    "separable_tuned_symbols",
     "special_case",
     "theorem_exact_lmo",
     "theorem_general",
     "to_latex",
     "to_text",
     "tuned_schedule",
+    "tuned_separable_bound",
     "two_sample_interval",
     "verify_geometric_sums",
     "verify_l2",
+    "weight_efficiency",
 ]

@@ -19,7 +19,8 @@ from nalr_theory.problems import noise
 from ..problems._cases import FAMILIES, small
 
 REL = 1e-10
-FIELDS = ("f", "stationarity", "grad_dual", "weights", "noise_estimate", "noise_dual", "step_length")
+FIELDS = ("f", "stationarity", "grad_dual", "weights", "noise_estimate", "noise_dual", "step_length",
+          "average_grad_dual")
 
 OPTIMIZERS = {
     "lmo_momentum": lambda layers: optimizers.lmo_momentum(layers, 0.01, beta=0.9),
@@ -108,7 +109,7 @@ def engine_one_step(problem, optimizer, schedule, x, state, rng, t):
     norms = (layout.offsets, layout.rows, layout.cols, layout.codes, layout.radii)
     layers, options = optimizer.kernel_config()
     status = loop_for(kernels)(t, t, flat_x, rng, kernels.data, schedule, optimizer.config.estimator == "two_sample",
-                               norms, inverse_sigma, np.array([t]), np.zeros(1, dtype=np.int64), np.zeros(3), records,
+                               norms, inverse_sigma, np.array([t]), np.zeros(1, dtype=np.int64), np.zeros(3 + len(layout)), records,
                                flat_state, layers, options)
     assert status == 0
     return layout.unflatten(flat_x), records
@@ -169,6 +170,8 @@ def test_averages_use_every_step_whatever_record_every():
     sparse = engine.simulate(problem, optimizer, 100, 2, record_every=33)
     np.testing.assert_array_equal(sparse.steps, [33, 66, 99, 100])
     np.testing.assert_allclose(every.average["plain"], every.stationarity.mean(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(every.average_grad_dual, every.grad_dual.mean(axis=1), rtol=1e-13)
+    np.testing.assert_array_equal(every.average_grad_dual, sparse.average_grad_dual)
     for measure in every.average:
         np.testing.assert_array_equal(every.average[measure], sparse.average[measure])
     np.testing.assert_array_equal(sparse.f, every.f[:, [32, 65, 98, 99]])
