@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..geometry._kernels import matmul
 from ._kernels import draw_noise
 
 
@@ -30,7 +31,7 @@ def _residual_terms(x, objective, layer):
     U = _block(U_flat, U_offsets[layer], U_offsets[layer + 1], m, m)
     V = _block(V_flat, V_offsets[layer], V_offsets[layer + 1], n, n)
     M = _block(M_flat, offsets[layer], offsets[layer + 1], m, n)
-    R = U @ X @ V
+    R = matmul(matmul(U, X), V)  # loops for tiny layers (BLAS's call overhead), else BLAS
     total = 0.0
     for i in range(m):
         for j in range(n):
@@ -65,7 +66,7 @@ def value_and_grad(x, data):
         value += curvature[layer] * total
         Ut = _block(objective[9], U_offsets[layer], U_offsets[layer + 1], m, m)
         Vt = _block(objective[10], V_offsets[layer], V_offsets[layer + 1], n, n)
-        G = Ut @ slope @ Vt
+        G = matmul(matmul(Ut, slope), Vt)
         start = offsets[layer]
         for i in range(m):
             for j in range(n):

@@ -1,0 +1,27 @@
+"""Experiments on the engine: the rate check, the adaptivity comparison and the main job.
+
+Public API::
+
+    theorem_constants(problem, optimizer, start=None, lr_sum=None) -> TheoremConstants
+    rate_check(problem, builders, T_grid, seeds, start=None, level=0.99) -> RateCheck
+    compare(problem, builders, lr_grids, T, tune_seeds, eval_seeds, start=None) -> Comparison
+    scenarios(quick=False) -> [Scenario]; graded_start(problem)
+    estimator_check(problem, T, seeds, estimators=...) -> EstimatorCheck
+    run_main_job(MainJobConfig.make(seed, quick)) -> MainJobResult; write_outputs(result, out_dir)
+
+``nalr run`` (:mod:`nalr_theory.cli`) is :func:`run_main_job` with its report.
+"""
+
+from .compare import Comparison, compare, paired_ratio
+from .constants import FORMS, TheoremConstants, coverage, theorem_constants
+from .estimators import EstimatorCheck, estimator_check
+from .main_job import MainJobConfig, MainJobResult, run_main_job
+from .rate import RateCheck, rate_check
+from .report import report_text, results_dict, write_outputs
+from .scenarios import Scenario, graded_start, scenarios
+
+__all__ = [
+    "Comparison", "EstimatorCheck", "FORMS", "MainJobConfig", "MainJobResult", "RateCheck", "Scenario",
+    "TheoremConstants", "compare", "coverage", "estimator_check", "graded_start", "paired_ratio", "rate_check",
+    "report_text", "results_dict", "run_main_job", "scenarios", "theorem_constants", "write_outputs",
+]

@@ -1,0 +1,204 @@
+"""The main job (``nalr run``): the rate check and the adaptivity comparison, explained.
+
+Problem
+    Answer a reviewer's three questions about LANTON (arXiv 2510.14009) on an embedded
+    default: does the bound hold, is the rate really ``T^(-1/4)`` and for which reason, and
+    do noise-adaptive layerwise rates help?
+
+Algorithm
+    1. :func:`.rate.rate_check` on ``sigmoidal_hetero`` for LANTON (consecutive estimator,
+       exact-LMO base), LANTON with the oracle estimator (the only one with a pathwise
+       weight interval, so the plain bound applies), Scion, D-Muon and Muon in their
+       analysed form (EMA momentum, no Nesterov look-ahead, no weight decay: the theorem's
+       algorithm; Newton-Schulz enters through ``kappa``), each at the horizon-tuned
+       schedule.
+    2. :func:`.compare.compare` on every scenario of :mod:`.scenarios`: LANTON with each
+       noise estimator, its uniform base, fixed oracle weights ``sigma_min/sigma_l``, Scion,
+       D-Muon, Muon, NorMuon (as people run them: their default momentum, Nesterov and
+       weight decay) and AdamW, each at its own best learning rate from a grid (factors of
+       the uniform method's theory-tuned step), tuned on seeds ``1000 + 100 seed + k`` and
+       evaluated on the fresh seeds ``100 seed + k``.
+    3. :func:`.estimators.estimator_check`: each estimator's ``H_t^l`` against the true
+       squared noise, per layer, over time, on the default problem.
+    4. For separable scenarios, the bound's prediction of the winner
+       (:func:`nalr_theory.theory.predict_adaptivity`) beside the measured one.
+
+Guarantee
+    The configuration, versions and seeds are written with every number; the same
+    ``seed`` gives the same files (the engine is deterministic whatever the thread count).
+
+References
+    :mod:`nalr_theory.theory.theorem`, :mod:`nalr_theory.theory.separable`; Hao et al.,
+    LANTON, arXiv 2510.14009 (2025).
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import optimizers, problems, theory
+from .compare import compare
+from .estimators import estimator_check
+from .rate import rate_check
+from .scenarios import scenarios
+
+
+@dataclass(frozen=True)
+class MainJobConfig:
+    """What the main job runs (``quick`` shortens horizons and seed counts)."""
+
+    seed: int = 0
+    quick: bool = False
+    T_grid: tuple = (256, 512, 1024, 2048, 4096)
+    rate_seeds: int = 8
+    compare_T: int = 512
+    tune_seeds: int = 2
+    eval_seeds: int = 8
+    estimator_T: int = 2048
+    lr_factors: tuple = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+    @classmethod
+    def make(cls, seed: int = 0, quick: bool = False) -> "MainJobConfig":
+        if quick:
+            return cls(seed=seed, quick=True, T_grid=(128, 256, 512, 1024), rate_seeds=4, compare_T=256,
+                       tune_seeds=2, eval_seeds=4, estimator_T=512,
+                       lr_factors=(0.25, 1.0, 4.0, 16.0))
+        return cls(seed=seed)
+
+    def describe(self) -> dict:
+        return {key: (list(value) if isinstance(value, tuple) else value) for key, value in self.__dict__.items()}
+
+
+def rate_builders() -> dict:
+    """The optimizers of the rate check, in the theorem's analysed form."""
+    return {
+        "lanton": lambda layers, lr, beta: optimizers.lanton(layers, lr, beta=beta, estimator="consecutive"),
+        "lanton_oracle": lambda layers, lr, beta: optimizers.lanton(layers, lr, beta=beta, estimator="oracle"),
+        "scion": lambda layers, lr, beta: optimizers.scion(layers, lr, beta=beta),
+        "dmuon": lambda layers, lr, beta: optimizers.dmuon(layers, lr, beta=beta, nesterov=False,
+                                                           momentum_form="ema", weight_decay=0.0),
+        "muon": lambda layers, lr, beta: optimizers.muon(layers, lr, beta=beta, nesterov=False),
+    }
+
+
+def compare_builders(problem) -> dict:
+    """The methods of the comparison, as people run them (learning rate tuned).
+
+    LANTON with each noise estimator the problem supports, its uniform base, fixed oracle
+    weights ``sigma_min/sigma_l``, Scion, D-Muon, Muon, NorMuon (their default momentum,
+    Nesterov look-ahead and weight decay) and AdamW.
+    """
+    sigma = np.broadcast_to(np.asarray(problem.sigma, dtype=float), (len(problem.layers),))
+    weights = optimizers.oracle_weights(dict(zip(problem.names, sigma)))
+    estimators = [name for name in ("consecutive", "momentum_residual", "two_sample", "oracle")
+                  if name != "two_sample" or problem.second_sample_available]
+    builders = {("lanton" if name == "consecutive" else f"lanton_{name}"):
+                (lambda layers, lr, name=name: optimizers.lanton(layers, lr, estimator=name))
+                for name in estimators}
+    builders.update({
+        "uniform": lambda layers, lr: optimizers.lmo_momentum(layers, lr),
+        "oracle_weights": lambda layers, lr: optimizers.fixed_layerwise(layers, lr, weights),
+        "scion": lambda layers, lr: optimizers.scion(layers, lr),
+        "dmuon": lambda layers, lr: optimizers.dmuon(layers, lr),
+        "muon": lambda layers, lr: optimizers.muon(layers, lr),
+        "normuon": lambda layers, lr: optimizers.normuon(layers, lr),
+        "adamw": lambda layers, lr: optimizers.adamw(layers, lr),
+    })
+    return builders
+
+
+def learning_rate_grid(label: str, problem, centre: float, factors) -> list:
+    """One method's grid: ``centre * factors``; AdamW's is rescaled by ``1/sqrt(max(m, n))``.
+
+    An LMO step of radius ``r`` on an ``m x n`` spectral-norm layer has Frobenius length
+    about ``r sqrt(min(m, n))``; an AdamW step of rate ``a`` (per-entry size about ``a``) has
+    ``a sqrt(m n)``. The rescaling makes the two grids move the weights by comparable
+    distances, so the same factors bracket both methods' best rates.
+    """
+    scale = 1.0
+    if label == "adamw":
+        scale = 1.0 / np.sqrt(max(max(layer.shape) for layer in problem.layers))
+    return [float(centre * scale * factor) for factor in factors]
+
+
+def centre_learning_rate(problem, start, T: int) -> float:
+    """The grid's centre: the theory-tuned step of the uniform method at horizon ``T``."""
+    from .constants import theorem_constants
+
+    probe = optimizers.lmo_momentum(problem.layers, 1e-3)
+    constants = theorem_constants(problem, probe, start, lr_sum=_travel_guess(problem, T))
+    coefficients = constants.leading()
+    return float(theory.tuned_schedule(float(T), coefficients.A, coefficients.B, coefficients.C).eta)
+
+
+def _travel_guess(problem, T):
+    # families certified on a ball need the run's travel; the certificate's own ball radius
+    # is used as the travel budget when there is one (its L is valid there)
+    radius = problem.certificate().radius
+    return None if radius is None else float(np.min(radius))
+
+
+def separable_prediction(problem, start, T: int, beta: float = 0.9):
+    """The bound's prediction for a separable problem, or ``None`` (coupled problems)."""
+    if not getattr(problem, "separable", False):
+        return None
+    start = problem.init(0) if start is None else start
+    layout = problem.layout
+    grad = problem.grad(start)
+    g1 = np.array([norm.dual(grad[name]) for name, norm in zip(layout.names, layout.norms)])
+    rho = np.array([norm.constants()[2] for norm in layout.norms])
+    L = np.diag(problem.certificate().L)
+    sigma = np.broadcast_to(np.asarray(problem.sigma, dtype=float), (len(layout),))
+    return theory.predict_adaptivity(problem.layer_gaps(start), L, sigma, rho, g1, T, beta)
+
+
+def _installed_version(distribution: str) -> str:
+    # from the installed metadata: experiments may not import the top-level package (layering)
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+@dataclass
+class MainJobResult:
+    config: MainJobConfig
+    rate: object
+    comparisons: dict = field(default_factory=dict)
+    predictions: dict = field(default_factory=dict)
+    estimators: object = None
+    versions: dict = field(default_factory=dict)
+
+
+def run_main_job(config: MainJobConfig, progress=None) -> MainJobResult:
+    """Run the main job; ``progress(stage, detail)`` is called before each run."""
+    import numba
+    import scipy
+
+    notify = progress or (lambda stage, detail: None)
+    problem = problems.get("sigmoidal_hetero")
+    rate = rate_check(problem, rate_builders(), config.T_grid, config.rate_seeds,
+                      progress=lambda label, T: notify("rate check", f"{label}, T = {T}"))
+    out = MainJobResult(config, rate, versions={
+        "nalr_theory": _installed_version("nalr_theory"), "numpy": np.__version__, "scipy": scipy.__version__,
+        "numba": numba.__version__, "python": platform.python_version()})
+    notify("estimator check", f"T = {config.estimator_T}")
+    out.estimators = estimator_check(problem, config.estimator_T, list(range(config.rate_seeds)),
+                                     centre_learning_rate(problem, None, config.estimator_T))
+    tune = [1000 + config.seed * 100 + k for k in range(config.tune_seeds)]
+    evaluate = [config.seed * 100 + k for k in range(config.eval_seeds)]
+    for scenario in scenarios(config.quick):
+        centre = centre_learning_rate(scenario.problem, scenario.start, config.compare_T)
+        builders = compare_builders(scenario.problem)
+        grids = {label: learning_rate_grid(label, scenario.problem, centre, config.lr_factors) for label in builders}
+        out.comparisons[scenario.name] = compare(
+            scenario.problem, builders, grids, config.compare_T, tune, evaluate, start=scenario.start,
+            progress=lambda label, name=scenario.name: notify("comparison", f"{name}: {label}"))
+        out.comparisons[scenario.name].description = scenario.description
+        out.predictions[scenario.name] = separable_prediction(scenario.problem, scenario.start, config.compare_T)
+    return out
