@@ -8,7 +8,9 @@ Problem
 Algorithm
     For each method and each learning rate of its grid: ``T`` steps on the tuning seeds;
     the score is the mean over tuning seeds of the final ``f(X_T)`` (a diverged seed scores
-    ``inf``); the best learning rate is kept (``at_edge`` says when it is a grid end). Then
+    ``inf``); the best learning rate is kept. A best rate at an end of the grid extends the
+    grid by one step outwards (at most ``extend`` times); ``at_edge`` says when the final
+    best is still a grid end. Then
     every method runs at its best learning rate on the evaluation seeds (disjoint from the
     tuning seeds). For every method against the reference, per evaluation seed, the ratios
     of final ``f``, of ``M`` in the plain measure and in the noise-normalised measure; the
@@ -85,12 +87,20 @@ def paired_ratio(contender: np.ndarray, reference: np.ndarray, level: float = 0.
     return out
 
 
+def tuning_score(problem, build, lr: float, T: int, tune_seeds, start) -> float:
+    """Mean final ``f`` over the tuning seeds at learning rate ``lr`` (``inf`` if any diverged)."""
+    result = engine.simulate(problem, build(problem.layers, lr), T, tune_seeds, start=start, record_every=T)
+    return float(np.mean(final_values(result)))
+
+
 def compare(problem, builders: dict, lr_grids: dict, T: int, tune_seeds, eval_seeds, *, start=None,
-            contender: str = "lanton", reference: str = "uniform", progress=None) -> Comparison:
+            contender: str = "lanton", reference: str = "uniform", extend: int = 2,
+            progress=None) -> Comparison:
     """Tune, evaluate and pair (see the module docstring).
 
     ``builders``: ``{label: build(layers, lr) -> optimizer}``; ``lr_grids``: ``{label:
-    learning rates}``; ``contender``, ``reference``: the two labels paired. ``progress(label)``
+    learning rates}``; ``contender``, ``reference``: the labels paired first; ``extend``: how
+    many times a best rate at a grid end may push the grid one step further out. ``progress(label)``
     is called before each method.
     """
     tune_seeds, eval_seeds = _seed_list(tune_seeds, "tune_seeds"), _seed_list(eval_seeds, "eval_seeds")
@@ -106,13 +116,21 @@ def compare(problem, builders: dict, lr_grids: dict, T: int, tune_seeds, eval_se
     for label, build in builders.items():
         if progress is not None:
             progress(label)
-        grid = [float(lr) for lr in lr_grids[label]]
-        scores = []
-        for lr in grid:
-            result = engine.simulate(problem, build(problem.layers, lr), T, tune_seeds, start=start,
-                                     record_every=T)
-            scores.append(float(np.mean(final_values(result))))
+        grid = sorted(float(lr) for lr in lr_grids[label])
+        scores = [tuning_score(problem, build, lr, T, tune_seeds, start) for lr in grid]
         best = int(np.argmin(scores))
+        for _ in range(extend if len(grid) > 1 else 0):
+            # a best rate at a grid end is a guess, not a tuned baseline: step one grid
+            # ratio further out (the grid's own end ratio) and re-pick
+            if best == 0:
+                lr, at = grid[0] * grid[0] / grid[1], 0
+            elif best == len(grid) - 1:
+                lr, at = grid[-1] * grid[-1] / grid[-2], len(grid)
+            else:
+                break
+            grid.insert(at, lr)
+            scores.insert(at, tuning_score(problem, build, lr, T, tune_seeds, start))
+            best = int(np.argmin(scores))
         result = engine.simulate(problem, build(problem.layers, grid[best]), T, eval_seeds, start=start,
                                  record_every=record_every)
         out.methods[label] = {

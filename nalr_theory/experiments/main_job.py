@@ -11,7 +11,9 @@ Algorithm
        weight interval, so the plain bound applies), Scion, D-Muon and Muon in their
        analysed form (EMA momentum, no Nesterov look-ahead, no weight decay: the theorem's
        algorithm; Newton-Schulz enters through ``kappa``), each at the horizon-tuned
-       schedule.
+       schedule; then Scion and oracle LANTON again on the same problem with 10x the noise
+       (labels ending in "(10x noise)", half the seeds), where the noise term dominates
+       and the slope is judged against the bound's.
     2. :func:`.compare.compare` on every scenario of :mod:`.scenarios`: LANTON with each
        noise estimator, its uniform base, fixed oracle weights ``sigma_min/sigma_l``, Scion,
        D-Muon, Muon, NorMuon (as people run them: their default momentum, Nesterov and
@@ -46,6 +48,12 @@ from .rate import rate_check
 from .scenarios import scenarios
 
 
+#: the noise-dominated rate check: ``sigmoidal_hetero`` with ``scale`` 100 (10x the noise level)
+NOISY_SCALE = 100.0
+NOISY_SUFFIX = " (10x noise)"
+NOISY_RATE_OPTIMIZERS = ("scion", "lanton_oracle")
+
+
 @dataclass(frozen=True)
 class MainJobConfig:
     """What the main job runs (``quick`` shortens horizons and seed counts)."""
@@ -53,12 +61,13 @@ class MainJobConfig:
     seed: int = 0
     quick: bool = False
     T_grid: tuple = (256, 512, 1024, 2048, 4096)
-    rate_seeds: int = 8
+    rate_seeds: int = 6
     compare_T: int = 512
     tune_seeds: int = 2
     eval_seeds: int = 8
     estimator_T: int = 2048
-    lr_factors: tuple = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+    compile_in_background: bool = True
+    lr_factors: tuple = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
     @classmethod
     def make(cls, seed: int = 0, quick: bool = False) -> "MainJobConfig":
@@ -175,21 +184,60 @@ class MainJobResult:
     versions: dict = field(default_factory=dict)
 
 
+def _warm_up_other_families() -> None:
+    # runs in a child process: compiles (and caches on disk) the engine for the problem
+    # families other than the rate check's, while the parent compiles its own
+    from .. import engine
+
+    for scenario in scenarios(quick=True):
+        if scenario.problem.name != "sigmoidal_hetero":
+            engine.simulate(scenario.problem, optimizers.scion(scenario.problem.layers, 1e-3), 2, [0])
+
+
+def _compile_in_background():
+    """Start numba's compilation of the other families' engine in a second process.
+
+    Compilation is single-threaded and the engine is specialised per problem family, so on
+    a machine with two cores the coupled problem compiles for free while the parent
+    compiles (and then runs) the rate check; numba's on-disk cache hands the result over.
+    Returns ``(executor, future)``, or ``None`` with a single core.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    if (os.cpu_count() or 1) < 2:
+        return None
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    return executor, executor.submit(_warm_up_other_families)
+
+
 def run_main_job(config: MainJobConfig, progress=None) -> MainJobResult:
     """Run the main job; ``progress(stage, detail)`` is called before each run."""
     import numba
     import scipy
 
     notify = progress or (lambda stage, detail: None)
+    warming = _compile_in_background() if config.compile_in_background else None
     problem = problems.get("sigmoidal_hetero")
     rate = rate_check(problem, rate_builders(), config.T_grid, config.rate_seeds,
                       progress=lambda label, T: notify("rate check", f"{label}, T = {T}"))
+    # the same check with 10x the noise, where the noise term dominates and slopes are judged
+    noisy = problems.get("sigmoidal_hetero", scale=NOISY_SCALE)
+    builders = rate_builders()
+    rate = rate.merge(rate_check(
+        noisy, {f"{label}{NOISY_SUFFIX}": builders[label] for label in NOISY_RATE_OPTIMIZERS}, config.T_grid,
+        max(2, config.rate_seeds // 2), progress=lambda label, T: notify("rate check", f"{label}, T = {T}")))
     out = MainJobResult(config, rate, versions={
         "nalr_theory": _installed_version("nalr_theory"), "numpy": np.__version__, "scipy": scipy.__version__,
         "numba": numba.__version__, "python": platform.python_version()})
     notify("estimator check", f"T = {config.estimator_T}")
     out.estimators = estimator_check(problem, config.estimator_T, list(range(config.rate_seeds)),
                                      centre_learning_rate(problem, None, config.estimator_T))
+    if warming is not None:
+        executor, future = warming
+        future.result()
+        executor.shutdown()
     tune = [1000 + config.seed * 100 + k for k in range(config.tune_seeds)]
     evaluate = [config.seed * 100 + k for k in range(config.eval_seeds)]
     for scenario in scenarios(config.quick):

@@ -31,8 +31,12 @@ def plot_rate(result, out_dir: str) -> list[str]:
     """Measured ``M(T)`` (mean, band: min-max over seeds) against the bound and its terms."""
     plt = _pyplot()
     curves = result.rate.curves
-    figure, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.8), squeeze=False)
-    for axis, (label, curve) in zip(axes[0], curves.items()):
+    columns = min(4, len(curves))
+    rows = -(-len(curves) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    for axis in axes.flat[len(curves):]:
+        axis.set_visible(False)
+    for axis, (label, curve) in zip(axes.flat, curves.items()):
         T = np.asarray(curve["T"], dtype=float)
         form = "plain" if "plain" in curve["M"] else next(iter(curve["M"]))
         M = np.asarray(curve["M"][form])
@@ -47,10 +51,11 @@ def plot_rate(result, out_dir: str) -> list[str]:
                       label="T^(-1/4)")
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
-        axis.set_title(label)
+        axis.set_title(label, fontsize=10)
         axis.set_xlabel("T")
-    axes[0][0].set_ylabel("average stationarity")
-    axes[0][-1].legend(fontsize=7, loc="upper right")
+    for row in axes:
+        row[0].set_ylabel("average stationarity")
+    axes[0][0].legend(fontsize=7, loc="lower left")
     figure.tight_layout()
     paths = _save(figure, out_dir, "rate_check")
     plt.close(figure)

@@ -24,8 +24,12 @@ Algorithm
     bound term that dominates over the range (``initial_gap``-, ``noise``-dominated, or
     ``mixed``). The slope is *judged* only where the noise term dominates at every ``T``
     of the range and ``T >= rho_regime_horizon``: it is "flatter than the bound" when the
-    interval's lower end exceeds the bound's slope by more than ``tolerance``. Elsewhere the
-    verdict says why no judgement is made.
+    interval's lower end exceeds the bound's slope by more than ``SLOPE_TOLERANCE``. A
+    flatter slope below an upper bound contradicts nothing until M reaches the bound, so it
+    raises an alarm only when M, continued from its one-sided upper bound at the largest
+    ``T`` along the interval's flattest slope, would meet the bound's line by
+    ``MEET_HORIZON`` times that ``T``; otherwise the verdict gives the margin and where the
+    lines meet. Elsewhere the verdict says why no judgement is made.
 
 Guarantee
     Every number reported is measured or computed, never assumed: a bound that fails where
@@ -52,6 +56,10 @@ TERMS = ("initial_gap", "g1", "curvature", "noise")
 #: stated tolerance on the slope judgement (seed spread makes intervals narrow)
 SLOPE_TOLERANCE = 0.05
 
+#: a flatter slope is an alarm when M, continued at its flattest slope, would reach the
+#: bound within two more doublings of the grid's largest T (a range one can then run)
+MEET_HORIZON = 4.0
+
 
 @dataclass
 class RateCheck:
@@ -63,6 +71,15 @@ class RateCheck:
     constants: dict = field(default_factory=dict)
     curves: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+    def merge(self, other: "RateCheck") -> "RateCheck":
+        """This check with ``other``'s rows, slopes, constants, curves and notes appended
+        (labels must differ: a second problem's optimizers carry their own labels)."""
+        clash = set(self.curves) & set(other.curves)
+        if clash:
+            raise ValueError(f"other: optimizer labels {sorted(clash)} appear in both checks")
+        return RateCheck(self.rows + other.rows, self.slopes + other.slopes, {**self.constants, **other.constants},
+                         {**self.curves, **other.curves}, self.notes + other.notes)
 
 
 def measured(form: str, result, constants) -> np.ndarray:
@@ -198,6 +215,26 @@ def rate_check(problem, builders: dict, T_grid, seeds, *, start=None, level: flo
     return check
 
 
+def slope_verdict(dominant, T_min, T_max, horizon, lo, hi, bound_slope, margin) -> str:
+    """The judgement of a slope interval ``[lo, hi]`` against the bound's slope.
+
+    ``dominant``: the bound's dominant term at each ``T``; ``margin``: bound over ``M``'s
+    upper confidence bound at ``T_max``. See the module docstring for the rule.
+    """
+    if set(dominant) != {"noise"}:
+        return "not judged (not noise-dominated)"
+    if T_min < horizon:
+        return f"not judged (T < {horizon:.0f}, before the rho regime)"
+    if lo <= bound_slope + SLOPE_TOLERANCE:
+        return "consistent with the bound's slope"
+    # a flatter slope below an upper bound is no evidence against the bound's rate until M
+    # would reach it: judge by where the two lines meet at M's flattest slope
+    meet = T_max * margin ** (1.0 / (hi - bound_slope))
+    if meet <= MEET_HORIZON * T_max:
+        return f"FLATTER than the bound: at this slope M reaches it by T = {meet:.3g}"
+    return f"flatter than the bound, {margin:.3g}x below it; the lines meet at T = {meet:.2g}"
+
+
 def _slopes(label, T_grid, schedule, per_form, curve, horizon):
     feasible = [index for index, ok in enumerate(schedule.feasible) if ok]
     rows = []
@@ -211,14 +248,8 @@ def _slopes(label, T_grid, schedule, per_form, curve, horizon):
         bound_slope = fit_slope(T, bound_values)
         dominant = [max(TERMS, key=lambda name: curve["terms"][form][index][name]) for index in feasible]
         name = regime(dominant)
-        if set(dominant) != {"noise"}:
-            verdict = "not judged (not noise-dominated)"
-        elif T[0] < horizon:
-            verdict = f"not judged (T < {horizon:.0f}, before the rho regime)"
-        elif lo > bound_slope + SLOPE_TOLERANCE:
-            verdict = f"FLATTER than the bound (beyond {SLOPE_TOLERANCE})"
-        else:
-            verdict = "consistent with the bound's slope"
+        margin = bound_values[-1] / upper_confidence(np.asarray(values[-1]), 0.99)[1]
+        verdict = slope_verdict(dominant, T[0], T[-1], horizon, lo, hi, bound_slope, margin)
         rows.append({"optimizer": label, "measure": form, "T_min": int(T[0]), "T_max": int(T[-1]), "slope": slope,
                      "lo": lo, "hi": hi, "bound_slope": bound_slope, "regime": name, "verdict": verdict})
     return rows

@@ -40,8 +40,8 @@ def rate_tables(result) -> str:
              _g(row["M_upper"]), _g(row["bound"]), _g(row["holds"]), _g(row["tightness"]),
              row["dominant_term"] or "-"] for row in rate.rows]
     text = [table(["optimizer", "measure", "T", "schedule", "M mean", "M upper", "bound", "holds", "tightness",
-                   "dominant term"], rows, "Rate check on sigmoidal_hetero (M: average stationarity over t = 1..T; "
-                  "upper: one-sided 99% bound over seeds)")]
+                   "dominant term"], rows, "Rate check on sigmoidal_hetero, rows '(10x noise)' on its 10x-noise variant (M: average "
+                  "stationarity over t = 1..T; upper: one-sided 99% bound over seeds)")]
     rows = [[row["optimizer"], row["measure"], f"{row['T_min']}-{row['T_max']}", f"{row['slope']:.3f}",
              f"[{row['lo']:.3f}, {row['hi']:.3f}]", f"{row['bound_slope']:.3f}", row["regime"], row["verdict"]]
             for row in rate.slopes]

@@ -80,7 +80,10 @@ def test_compare_tunes_on_tuning_seeds_and_pairs_on_fresh_ones(problem):
     grid = [0.01, 0.04]
     out = compare(problem, _builders(problem), {"lanton": grid, "uniform": grid}, 32, [10, 11], [0, 1, 2])
     for label, method in out.methods.items():
-        assert method["best_lr"] == grid[int(np.argmin(method["scores"]))]
+        assert set(grid) <= set(method["grid"]) and len(method["grid"]) <= len(grid) + 2
+        assert method["best_lr"] == method["grid"][int(np.argmin(method["scores"]))]
+        # an edge best was pushed outwards (at most twice) before being kept
+        assert method["at_edge"] == (method["best_lr"] in (min(method["grid"]), max(method["grid"])))
         assert method["final_f"].shape == (3,)
     lanton, uniform = out.methods["lanton"], out.methods["uniform"]
     ratios = lanton["final_f"] / uniform["final_f"]
@@ -169,7 +172,7 @@ def test_oracle_estimator_stays_inside_the_noise_support(problem):
 
 def test_main_job_writes_its_files(tmp_path):
     config = MainJobConfig(T_grid=(32, 64), rate_seeds=2, compare_T=32, tune_seeds=1, eval_seeds=2,
-                           estimator_T=32, lr_factors=(1.0,))
+                           estimator_T=32, lr_factors=(1.0,), compile_in_background=False)
     result = run_main_job(config)
     paths = write_outputs(result, str(tmp_path))
     names = {path.split("/")[-1] for path in paths}
@@ -219,3 +222,32 @@ def test_command_line_process_prints_one_line(tmp_path):
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert completed.stderr.strip().count("\n") == 0 and "'--seed'" in completed.stderr
+
+
+# ---------------------------------------------------------------- slope verdicts
+
+
+def test_slope_verdicts():
+    from nalr_theory.experiments.rate import MEET_HORIZON, slope_verdict
+
+    noise = ["noise"] * 3
+    assert slope_verdict(["initial_gap", "noise"], 256, 4096, 0, -0.25, -0.25, -0.1, 2.0).startswith("not judged")
+    assert slope_verdict(noise, 256, 4096, 1000, -0.1, -0.1, -0.25, 2.0).startswith("not judged")
+    assert slope_verdict(noise, 256, 4096, 0, -0.26, -0.24, -0.25, 2.0) == "consistent with the bound's slope"
+    # flatter by 0.1 with margin 3: the lines meet at 4096 * 3^10, far away: no alarm
+    far = slope_verdict(noise, 256, 4096, 0, -0.15, -0.15, -0.25, 3.0)
+    assert far.startswith("flatter") and f"{4096 * 3.0 ** 10:.2g}" in far
+    # margin 1.05 and 0.1 flatter: they meet within 4096 * 1.05^10 < MEET_HORIZON * 4096: alarm
+    assert 1.05 ** 10 < MEET_HORIZON
+    assert slope_verdict(noise, 256, 4096, 0, -0.15, -0.15, -0.25, 1.05).startswith("FLATTER")
+    # a bound already violated (margin < 1) is always an alarm
+    assert slope_verdict(noise, 256, 4096, 0, -0.15, -0.15, -0.25, 0.9).startswith("FLATTER")
+
+
+def test_compare_extends_a_grid_whose_best_is_at_an_edge(problem):
+    # rates far below any useful one: the largest always wins, so the grid grows twice upwards
+    grid = [1e-7, 2e-7]
+    out = compare(problem, _builders(problem), {"lanton": grid, "uniform": grid}, 16, [10], [0, 1])
+    for method in out.methods.values():
+        assert method["grid"] == pytest.approx([1e-7, 2e-7, 4e-7, 8e-7])
+        assert method["best_lr"] == pytest.approx(8e-7) and method["at_edge"]
