@@ -84,24 +84,37 @@ def plot_weights(result, out_dir: str) -> list[str]:
     return paths
 
 
-def plot_comparison(result, out_dir: str) -> list[str]:
-    """``f(X_t)`` of each tuned method per scenario (mean over the evaluation seeds)."""
+def _line_panels(out_dir: str, name: str, panels: dict, ylabel: str, *, logx: bool = False,
+                 reference_line: float | None = None, width: float = 4.2) -> list[str]:
+    """One row of panels ``{title: [(x, y, label, linewidth)]}`` on a log ``y`` axis, saved."""
     plt = _pyplot()
-    comparisons = result.comparisons
-    figure, axes = plt.subplots(1, len(comparisons), figsize=(4.2 * len(comparisons), 3.6), squeeze=False)
-    for axis, (name, comparison) in zip(axes[0], comparisons.items()):
-        for label, method in comparison.methods.items():
-            axis.plot(method["curve"]["steps"], method["curve"]["f"], label=label,
-                      linewidth=2.2 if label in (comparison.contender, comparison.reference) else 1.0)
+    figure, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 3.6), squeeze=False,
+                                sharey=reference_line is not None)
+    for axis, (title, lines) in zip(axes[0], panels.items()):
+        for x, y, label, linewidth in lines:
+            axis.plot(x, y, label=label, linewidth=linewidth)
+        if reference_line is not None:
+            axis.axhline(reference_line, color="k", linewidth=0.8)
+        if logx:
+            axis.set_xscale("log", base=2)
         axis.set_yscale("log")
-        axis.set_title(name, fontsize=9)
+        axis.set_title(title, fontsize=9)
         axis.set_xlabel("step t")
-    axes[0][0].set_ylabel("f (mean over fresh seeds)")
+    axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(fontsize=7)
     figure.tight_layout()
-    paths = _save(figure, out_dir, "comparison")
+    paths = _save(figure, out_dir, name)
     plt.close(figure)
     return paths
+
+
+def plot_comparison(result, out_dir: str) -> list[str]:
+    """``f(X_t)`` of each tuned method per scenario (mean over the evaluation seeds)."""
+    panels = {name: [(method["curve"]["steps"], method["curve"]["f"], label,
+                      2.2 if label in (comparison.contender, comparison.reference) else 1.0)
+                     for label, method in comparison.methods.items()]
+              for name, comparison in result.comparisons.items()}
+    return _line_panels(out_dir, "comparison", panels, "f (mean over fresh seeds)")
 
 
 def plot_estimators(result, out_dir: str) -> list[str]:
@@ -109,23 +122,10 @@ def plot_estimators(result, out_dir: str) -> list[str]:
     check = result.estimators
     if check is None:
         return []
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, len(check.ratio), figsize=(3.6 * len(check.ratio), 3.4), squeeze=False,
-                                sharey=True)
-    for axis, (estimator, ratio) in zip(axes[0], check.ratio.items()):
-        for l in range(ratio.shape[1]):
-            axis.plot(check.steps, ratio[:, l], label=f"layer {l + 1}")
-        axis.axhline(1.0, color="k", linewidth=0.8)
-        axis.set_xscale("log", base=2)
-        axis.set_yscale("log")
-        axis.set_title(estimator, fontsize=9)
-        axis.set_xlabel("step t")
-    axes[0][0].set_ylabel("H_t / true squared noise")
-    axes[0][-1].legend(fontsize=7)
-    figure.tight_layout()
-    paths = _save(figure, out_dir, "estimators")
-    plt.close(figure)
-    return paths
+    panels = {estimator: [(check.steps, ratio[:, l], f"layer {l + 1}", 1.5) for l in range(ratio.shape[1])]
+              for estimator, ratio in check.ratio.items()}
+    return _line_panels(out_dir, "estimators", panels, "H_t / true squared noise", logx=True,
+                        reference_line=1.0, width=3.6)
 
 
 def plot_all(result, out_dir: str) -> list[str]:
