@@ -8,6 +8,9 @@ Public API::
     scenarios(quick=False) -> [Scenario]; graded_start(problem)
     estimator_check(problem, T, seeds, estimators=...) -> EstimatorCheck
     run_main_job(MainJobConfig.make(seed, quick)) -> MainJobResult; write_outputs(result, out_dir)
+    run_comparison(problem, T, tune_seeds, eval_seeds, start=None, methods=None) -> (Comparison, prediction)
+    load_sweep(config, base_seed=0) -> sweep; run_sweep(sweep, out_dir, jobs=1, client=None) -> results
+    execute_run(run) -> record; connect(scheduler) -> Dask client
 
 ``nalr run`` (:mod:`nalr_theory.cli`) is :func:`run_main_job` with its report.
 """
@@ -15,13 +18,15 @@ Public API::
 from .compare import Comparison, compare, paired_ratio
 from .constants import FORMS, TheoremConstants, coverage, theorem_constants
 from .estimators import EstimatorCheck, estimator_check
-from .main_job import MainJobConfig, MainJobResult, run_main_job
+from .main_job import MainJobConfig, MainJobResult, run_comparison, run_main_job
 from .rate import RateCheck, rate_check
 from .report import report_text, results_dict, write_outputs
 from .scenarios import Scenario, graded_start, scenarios
+from .sweep import connect, execute_run, load_sweep, run_sweep, sweep_table
 
 __all__ = [
     "Comparison", "EstimatorCheck", "FORMS", "MainJobConfig", "MainJobResult", "RateCheck", "Scenario",
     "TheoremConstants", "compare", "coverage", "estimator_check", "graded_start", "paired_ratio", "rate_check",
-    "report_text", "results_dict", "run_main_job", "scenarios", "theorem_constants", "write_outputs",
+    "report_text", "results_dict", "run_comparison", "run_main_job", "scenarios", "theorem_constants", "write_outputs",
+    "connect", "execute_run", "load_sweep", "run_sweep", "sweep_table",
 ]

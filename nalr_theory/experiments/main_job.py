@@ -36,6 +36,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from dataclasses import dataclass, field
 
@@ -97,19 +98,21 @@ def compare_builders(problem) -> dict:
     """The methods of the comparison, as people run them (learning rate tuned).
 
     LANTON with each noise estimator the problem supports, its uniform base, fixed oracle
-    weights ``sigma_min/sigma_l``, Scion, D-Muon, Muon, NorMuon (their default momentum,
-    Nesterov look-ahead and weight decay) and AdamW.
+    weights ``sigma_min/sigma_l`` (when the problem declares positive noise levels), Scion,
+    D-Muon, Muon, NorMuon (their default momentum, Nesterov look-ahead and weight decay) and
+    AdamW.
     """
-    sigma = np.broadcast_to(np.asarray(problem.sigma, dtype=float), (len(problem.layers),))
-    weights = optimizers.oracle_weights(dict(zip(problem.names, sigma)))
     estimators = [name for name in ("consecutive", "momentum_residual", "two_sample", "oracle")
                   if name != "two_sample" or problem.second_sample_available]
     builders = {("lanton" if name == "consecutive" else f"lanton_{name}"):
                 (lambda layers, lr, name=name: optimizers.lanton(layers, lr, estimator=name))
                 for name in estimators}
+    builders["uniform"] = lambda layers, lr: optimizers.lmo_momentum(layers, lr)
+    if _known_noise_levels(problem):
+        sigma = np.broadcast_to(np.asarray(problem.sigma, dtype=float), (len(problem.layers),))
+        weights = optimizers.oracle_weights(dict(zip(problem.names, sigma)))
+        builders["oracle_weights"] = lambda layers, lr: optimizers.fixed_layerwise(layers, lr, weights)
     builders.update({
-        "uniform": lambda layers, lr: optimizers.lmo_momentum(layers, lr),
-        "oracle_weights": lambda layers, lr: optimizers.fixed_layerwise(layers, lr, weights),
         "scion": lambda layers, lr: optimizers.scion(layers, lr),
         "dmuon": lambda layers, lr: optimizers.dmuon(layers, lr),
         "muon": lambda layers, lr: optimizers.muon(layers, lr),
@@ -117,6 +120,42 @@ def compare_builders(problem) -> dict:
         "adamw": lambda layers, lr: optimizers.adamw(layers, lr),
     })
     return builders
+
+
+def _known_noise_levels(problem) -> bool:
+    # oracle weights sigma_min/sigma_l need every layer's noise level, positive and finite
+    if problem.sigma is None:
+        return False
+    sigma = np.asarray(problem.sigma, dtype=float)
+    return bool(np.all(np.isfinite(sigma)) and np.all(sigma > 0))
+
+
+def run_comparison(problem, T: int, tune_seeds, eval_seeds, *, start=None, methods=None,
+                   lr_factors=MainJobConfig.lr_factors, contender: str = "lanton", reference: str = "uniform",
+                   progress=None):
+    """One tuned comparison as in the main job; returns ``(Comparison, prediction or None)``.
+
+    ``methods``: labels of :func:`compare_builders` to run (default: all); the contender and
+    the reference are always run. Every grid is ``lr_factors`` times the uniform method's
+    theory-tuned step at ``T`` (:func:`learning_rate_grid`). ``ValueError`` names ``methods``,
+    ``contender`` or ``reference`` for a label the problem does not offer.
+    """
+    builders = compare_builders(problem)
+    for name, label in (("contender", contender), ("reference", reference)):
+        if label not in builders:
+            raise ValueError(f"{name}: {label!r} is not a method on {problem.name}; available: {', '.join(builders)}")
+    if methods is not None:
+        unknown = [label for label in methods if label not in builders]
+        if unknown:
+            raise ValueError(f"methods: {unknown[0]!r} is not a method on {problem.name}; "
+                             f"available: {', '.join(builders)}")
+        keep = {contender, reference, *methods}
+        builders = {label: build for label, build in builders.items() if label in keep}
+    centre = centre_learning_rate(problem, start, T)
+    grids = {label: learning_rate_grid(label, problem, centre, lr_factors) for label in builders}
+    comparison = compare(problem, builders, grids, T, tune_seeds, eval_seeds, start=start, contender=contender,
+                         reference=reference, progress=progress)
+    return comparison, separable_prediction(problem, start, T)
 
 
 def learning_rate_grid(label: str, problem, centre: float, factors) -> list:
@@ -134,12 +173,23 @@ def learning_rate_grid(label: str, problem, centre: float, factors) -> list:
 
 
 def centre_learning_rate(problem, start, T: int) -> float:
-    """The grid's centre: the theory-tuned step of the uniform method at horizon ``T``."""
+    """The grid's centre: the theory-tuned step of the uniform method at horizon ``T``
+    (``sqrt(A / (B T))``, the deterministic optimum, for a problem without noise; a
+    Monte-Carlo noise level at the start where the noise model declares none)."""
     from .constants import theorem_constants
 
     probe = optimizers.lmo_momentum(problem.layers, 1e-3)
     constants = theorem_constants(problem, probe, start, lr_sum=_travel_guess(problem, T))
+    if not np.all(np.isfinite(constants.sigma)):
+        # minibatch noise declares no level: a Monte-Carlo estimate at the start centres the
+        # grid (a tuning guess only; no bound is claimed from it)
+        at = problem.init(0) if start is None else start
+        estimate, _ = problems.noise_level(problem, at, np.random.default_rng(0), draws=64)
+        constants = dataclasses.replace(constants, sigma=np.asarray(estimate, dtype=float))
     coefficients = constants.leading()
+    if not coefficients.C > 0:
+        # no declared noise: the bound is A/(eta T) + B eta with beta = 0, least at this eta
+        return float(np.sqrt(coefficients.A / (coefficients.B * T)))
     return float(theory.tuned_schedule(float(T), coefficients.A, coefficients.B, coefficients.C).eta)
 
 
@@ -151,8 +201,9 @@ def _travel_guess(problem, T):
 
 
 def separable_prediction(problem, start, T: int, beta: float = 0.9):
-    """The bound's prediction for a separable problem, or ``None`` (coupled problems)."""
-    if not getattr(problem, "separable", False):
+    """The bound's prediction for a separable problem, or ``None`` (coupled problems, or no
+    declared positive noise levels)."""
+    if not getattr(problem, "separable", False) or not _known_noise_levels(problem):
         return None
     start = problem.init(0) if start is None else start
     layout = problem.layout
@@ -241,12 +292,10 @@ def run_main_job(config: MainJobConfig, progress=None) -> MainJobResult:
     tune = [1000 + config.seed * 100 + k for k in range(config.tune_seeds)]
     evaluate = [config.seed * 100 + k for k in range(config.eval_seeds)]
     for scenario in scenarios(config.quick):
-        centre = centre_learning_rate(scenario.problem, scenario.start, config.compare_T)
-        builders = compare_builders(scenario.problem)
-        grids = {label: learning_rate_grid(label, scenario.problem, centre, config.lr_factors) for label in builders}
-        out.comparisons[scenario.name] = compare(
-            scenario.problem, builders, grids, config.compare_T, tune, evaluate, start=scenario.start,
+        comparison, prediction = run_comparison(
+            scenario.problem, config.compare_T, tune, evaluate, start=scenario.start, lr_factors=config.lr_factors,
             progress=lambda label, name=scenario.name: notify("comparison", f"{name}: {label}"))
-        out.comparisons[scenario.name].description = scenario.description
-        out.predictions[scenario.name] = separable_prediction(scenario.problem, scenario.start, config.compare_T)
+        comparison.description = scenario.description
+        out.comparisons[scenario.name] = comparison
+        out.predictions[scenario.name] = prediction
     return out

@@ -143,22 +143,30 @@ def findings(result) -> str:
     for note in result.rate.notes:
         lines.append(f"- {note}")
     for name, comparison in result.comparisons.items():
-        entry = comparison.paired["final_f"]
-        lines.append(f"- {name}: LANTON {_verdict(entry)} against its uniform base (final f ratio "
-                     f"{entry['geometric_mean']:.3g}, wins {entry['wins']}/{entry['seeds']}).")
-        others = [f"{label} {_verdict(ratios['final_f']).replace('makes no clear difference', 'ties')} "
-                  f"({ratios['final_f']['geometric_mean']:.3g})"
-                  for label, ratios in comparison.against_reference.items()
-                  if label.startswith("lanton_") or label == "oracle_weights"]
-        if others:
-            lines.append(f"  Other weightings against uniform: {', '.join(others)}.")
-        prediction = result.predictions[name]
-        if prediction is not None:
-            lines.append(f"  Why, per the bound: {prediction.reason}")
+        lines += comparison_findings(name, comparison, result.predictions.get(name))
     lines.append("- Mechanism: an LMO step moves each layer a fixed distance eta w_l whatever its gradient, so a "
                  "layer settles at a noise floor of order eta w_l sigma_l; on a separable problem the bound's best "
                  "weights are sqrt(Delta_l/L_l), independent of noise, and 1/sigma_l helps only where it tracks them.")
     return "\n".join(lines)
+
+
+def comparison_findings(name: str, comparison, prediction) -> list[str]:
+    """Plain-language lines for one comparison: the contender against the reference, the
+    other weightings, and the bound's reason where a separable prediction applies."""
+    entry = comparison.paired["final_f"]
+    contender = comparison.contender if comparison.contender != "lanton" else "LANTON"
+    against = "its uniform base" if comparison.reference == "uniform" else comparison.reference
+    lines = [f"- {name}: {contender} {_verdict(entry)} against {against} (final f ratio "
+             f"{entry['geometric_mean']:.3g}, wins {entry['wins']}/{entry['seeds']})."]
+    others = [f"{label} {_verdict(ratios['final_f']).replace('makes no clear difference', 'ties')} "
+              f"({ratios['final_f']['geometric_mean']:.3g})"
+              for label, ratios in comparison.against_reference.items()
+              if label != comparison.contender and (label.startswith("lanton") or label == "oracle_weights")]
+    if others:
+        lines.append(f"  Other weightings against {comparison.reference}: {', '.join(others)}.")
+    if prediction is not None:
+        lines.append(f"  Why, per the bound: {prediction.reason}")
+    return lines
 
 
 def report_text(result) -> str:
@@ -184,17 +192,20 @@ def json_ready(value):
     return value
 
 
+def comparison_dict(comparison) -> dict:
+    """A :class:`.compare.Comparison` as JSON-ready data (the curves go to ``runs.npz``)."""
+    return json_ready({
+        "description": getattr(comparison, "description", ""), "T": comparison.T,
+        "tune_seeds": comparison.tune_seeds, "eval_seeds": comparison.eval_seeds,
+        "contender": comparison.contender, "reference": comparison.reference, "paired": comparison.paired,
+        "measured_winner": measured_winner(comparison), "against_reference": comparison.against_reference,
+        "methods": {label: {key: value for key, value in method.items() if key != "curve"}
+                    for label, method in comparison.methods.items()},
+    })
+
+
 def results_dict(result) -> dict:
-    comparisons = {}
-    for name, comparison in result.comparisons.items():
-        comparisons[name] = {
-            "description": comparison.description, "T": comparison.T, "tune_seeds": comparison.tune_seeds,
-            "eval_seeds": comparison.eval_seeds, "contender": comparison.contender,
-            "reference": comparison.reference, "paired": comparison.paired, "measured_winner": measured_winner(comparison),
-            "against_reference": comparison.against_reference,
-            "methods": {label: {key: value for key, value in method.items() if key != "curve"}
-                        for label, method in comparison.methods.items()},
-        }
+    comparisons = {name: comparison_dict(comparison) for name, comparison in result.comparisons.items()}
     predictions = {name: (None if prediction is None else prediction.__dict__)
                    for name, prediction in result.predictions.items()}
     return json_ready({

@@ -5,6 +5,7 @@ Public API::
     problem = problems.get("sigmoidal_hetero")        # or sigmoidal, low_rank, deep_linear,
                                                       # teacher_student, token_model
     problems.list()                                   # registered names
+    problems.describe(name)                           # summary and accepted options
     params = problem.init(seed)                       # {layer: array}
     problem.f(params), problem.grad(params)           # exact objective and gradient
     record = problem.oracle(params, rng, t=0)         # .grads, .noise, .noise_dual, .t
@@ -19,7 +20,7 @@ User problems subclass :class:`Problem` and call :func:`register`.
 """
 
 from . import noise
-from .base import Certificate, Kernels, OracleRecord, Problem, get, list, register
+from .base import Certificate, Kernels, OracleRecord, Problem, describe, get, list, register
 from .deep_linear import DeepLinear
 from .low_rank import LowRank
 from .sigmoidal import RotatedSigmoidal, sigmoidal_hetero
@@ -29,6 +30,6 @@ from .token_model import TokenModel
 
 __all__ = [
     "Certificate", "DeepLinear", "Kernels", "LowRank", "OracleRecord", "Problem", "RotatedSigmoidal",
-    "SmoothnessReport", "TeacherStudent", "TokenModel", "get", "list", "local_smoothness", "noise",
+    "SmoothnessReport", "TeacherStudent", "TokenModel", "describe", "get", "list", "local_smoothness", "noise",
     "noise_level", "probe_matrix", "register", "sigmoidal_hetero",
 ]

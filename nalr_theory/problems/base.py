@@ -307,11 +307,22 @@ def list() -> builtins.list[str]:  # noqa: A001 - the public name fixed by the i
     return sorted(_REGISTRY)
 
 
+def describe(name: str) -> dict:
+    """``{"name", "summary", "options"}`` of the registered problem ``name``: the first
+    paragraph of its factory's docstring (one line) and the keyword options it accepts
+    (``None``: any). Unknown names raise the same ``ValueError`` as :func:`get`."""
+    options = _options(name)
+    doc = inspect.getdoc(_REGISTRY[name]) or ""
+    summary = " ".join(doc.split("\n\n")[0].split())
+    return {"name": name, "summary": summary, "options": None if options is None else builtins.list(options)}
+
+
 __all__ = [
     "Certificate",
     "Kernels",
     "OracleRecord",
     "Problem",
+    "describe",
     "frobenius_to_declared",
     "get",
     "list",
