@@ -276,7 +276,8 @@ def compare(problem_name, problem_options, start, methods, T, tune_seeds, eval_s
         bar.close()
     from types import SimpleNamespace
 
-    from nalr_theory.experiments.report import comparison_dict, comparison_findings, compare_tables, prediction_table
+    from nalr_theory.experiments.report import (comparison_dict, comparison_findings, compare_tables, json_ready,
+                                                prediction_table)
 
     name = f"{problem_name}" + ("" if start == "default" else f", {start} start")
     comparison.description = f"{problem!r}" if not options else f"{problem_name} with {options}"
@@ -296,12 +297,6 @@ def compare(problem_name, problem_options, start, methods, T, tune_seeds, eval_s
     click.echo(f"\nWrote {os.path.abspath(path)}")
     if not quiet:
         click.echo(f"Finished in {time.perf_counter() - began:.0f} s.", err=True)
-
-
-def json_ready(value):
-    from nalr_theory.experiments.report import json_ready as convert
-
-    return convert(value)
 
 
 # ---------------------------------------------------------------- sweep

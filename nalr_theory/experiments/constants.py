@@ -92,6 +92,7 @@ class TheoremConstants:
                                            kappa_lo=self.kappa_lo, kappa_hi=self.kappa_hi)
 
     def describe(self) -> dict:
+        """Every field as JSON-ready Python values (arrays as lists), ``forms`` as a list."""
         out = {key: (value.tolist() if isinstance(value, np.ndarray) else value)
                for key, value in self.__dict__.items()}
         out["forms"] = list(self.forms)

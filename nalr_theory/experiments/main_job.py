@@ -72,6 +72,7 @@ class MainJobConfig:
 
     @classmethod
     def make(cls, seed: int = 0, quick: bool = False) -> "MainJobConfig":
+        """The default configuration for base seed ``seed``; ``quick``: the smoke run."""
         if quick:
             return cls(seed=seed, quick=True, T_grid=(128, 256, 512, 1024), rate_seeds=4, compare_T=256,
                        tune_seeds=2, eval_seeds=4, estimator_T=512,
@@ -79,6 +80,7 @@ class MainJobConfig:
         return cls(seed=seed)
 
     def describe(self) -> dict:
+        """Every field as a JSON-ready dict (tuples as lists)."""
         return {key: (list(value) if isinstance(value, tuple) else value) for key, value in self.__dict__.items()}
 
 
@@ -227,6 +229,10 @@ def _installed_version(distribution: str) -> str:
 
 @dataclass
 class MainJobResult:
+    """What :func:`run_main_job` returns: its config, the :class:`.rate.RateCheck`, the
+    comparisons and separable predictions by scenario name, the estimator check and the
+    versions of the packages that produced it."""
+
     config: MainJobConfig
     rate: object
     comparisons: dict = field(default_factory=dict)

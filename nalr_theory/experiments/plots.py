@@ -129,5 +129,7 @@ def plot_estimators(result, out_dir: str) -> list[str]:
 
 
 def plot_all(result, out_dir: str) -> list[str]:
+    """Every plot of the main job (rate check, weights, estimators, comparison) as PNG and
+    PDF in ``out_dir``; returns the paths written."""
     return (plot_rate(result, out_dir) + plot_weights(result, out_dir) + plot_estimators(result, out_dir)
             + plot_comparison(result, out_dir))

@@ -125,6 +125,7 @@ def bound_terms(T, eta, beta, constants, form: str) -> dict:
 
 
 def fit_slope(T, values) -> float:
+    """Least-squares slope of ``log values`` against ``log T``."""
     return float(np.polyfit(np.log(T), np.log(values), 1)[0])
 
 
@@ -142,6 +143,8 @@ def slope_interval(T, per_seed: list, level: float = 0.95, resamples: int = 2000
 
 
 def regime(dominant: list) -> str:
+    """``"<term>-dominated"`` when one bound term dominates at every horizon of ``dominant``
+    (the dominant term per horizon, in order), else ``"mixed (a -> b)"``."""
     names = set(dominant)
     return f"{dominant[0]}-dominated" if len(names) == 1 else "mixed (" + " -> ".join(
         dict.fromkeys(dominant)) + ")"

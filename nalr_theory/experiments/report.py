@@ -35,6 +35,7 @@ def _g(value, digits=3) -> str:
 
 
 def rate_tables(result) -> str:
+    """The rate check's table (one row per optimizer, measure and ``T``) and its slopes table."""
     rate = result.rate
     rows = [[row["optimizer"], row["measure"], row["T"], "" if row["feasible"] else "beta=0", _g(row["M_mean"]),
              _g(row["M_upper"]), _g(row["bound"]), _g(row["holds"]), _g(row["tightness"]),
@@ -55,6 +56,8 @@ def _ratio_cell(entry) -> str:
 
 
 def compare_tables(result) -> str:
+    """One table per comparison of ``result.comparisons``: each method's tuned learning rate,
+    means, and paired ratios against the reference with intervals and wins."""
     text = []
     for name, comparison in result.comparisons.items():
         rows = []
@@ -95,6 +98,7 @@ def estimator_table(result) -> str:
 
 
 def measured_winner(comparison) -> str:
+    """The contender, the reference, or a tie, by the 95% interval of the paired final-``f`` ratio."""
     entry = comparison.paired["final_f"]
     if entry["hi"] < 1:
         return comparison.contender
@@ -104,6 +108,7 @@ def measured_winner(comparison) -> str:
 
 
 def prediction_table(result) -> str:
+    """The bound's separable-case prediction of the winner beside the measured winner, per scenario."""
     rows = []
     for name, comparison in result.comparisons.items():
         prediction = result.predictions[name]
@@ -170,6 +175,8 @@ def comparison_findings(name: str, comparison, prediction) -> list[str]:
 
 
 def report_text(result) -> str:
+    """Everything ``nalr run`` prints: rate tables, estimator table, comparisons,
+    predictions and the plain-language findings."""
     parts = [rate_tables(result), estimator_table(result), compare_tables(result), prediction_table(result),
              findings(result)]
     return "\n\n".join(part for part in parts if part)
@@ -205,6 +212,8 @@ def comparison_dict(comparison) -> dict:
 
 
 def results_dict(result) -> dict:
+    """The main job's ``results.json`` content: config, versions, rate check rows, slopes,
+    theorem constants, comparisons, predictions and the estimator check (JSON-ready)."""
     comparisons = {name: comparison_dict(comparison) for name, comparison in result.comparisons.items()}
     predictions = {name: (None if prediction is None else prediction.__dict__)
                    for name, prediction in result.predictions.items()}

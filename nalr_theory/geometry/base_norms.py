@@ -4,15 +4,15 @@ Conventions (used throughout ``nalr_theory``): a layer is ``X`` of shape ``(m, n
 is ``<A, B> = sum_ij A_ij B_ij``; ``lmo(G) = argmin_{||D|| <= 1} <G, D>`` so that
 ``<G, lmo(G)> = -||G||_*``; ``lmo(0) = 0`` and ties are broken by ``sign(0) = 0`` and by
 mapping zero columns/rows to zero. Equivalence with Frobenius is stated for the *dual*
-norm: ``||Z||_* <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_*``, ``rho = a b``.
+norm: ``||Z||_* <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_*``, ``rho = a b``::
 
-| name       | primal              | dual                  | a          | b |
-|------------|---------------------|-----------------------|------------|---|
-| spectral   | s_max               | nuclear, sum_i s_i    | sqrt(min)  | 1 |
-| frobenius  | ||X||_F             | ||G||_F               | 1          | 1 |
-| max_abs    | max_ij |X_ij|       | sum_ij |G_ij|         | sqrt(m n)  | 1 |
-| col_norm   | max_j ||X[:, j]||   | sum_j ||G[:, j]||     | sqrt(n)    | 1 |
-| row_norm   | max_i ||X[i, :]||   | sum_i ||G[i, :]||     | sqrt(m)    | 1 |
+    | name       | primal              | dual                  | a          | b |
+    |------------|---------------------|-----------------------|------------|---|
+    | spectral   | s_max               | nuclear, sum_i s_i    | sqrt(min)  | 1 |
+    | frobenius  | ||X||_F             | ||G||_F               | 1          | 1 |
+    | max_abs    | max_ij |X_ij|       | sum_ij |G_ij|         | sqrt(m n)  | 1 |
+    | col_norm   | max_j ||X[:, j]||   | sum_j ||G[:, j]||     | sqrt(n)    | 1 |
+    | row_norm   | max_i ||X[i, :]||   | sum_i ||G[i, :]||     | sqrt(m)    | 1 |
 
 These functions assume a validated finite float64 matrix (see ``_validation``).
 

@@ -15,9 +15,9 @@ Algorithm
         nondecreasing in every ``w_l``), with equality only for constant ``w`` when every
         ``sigma_l > 0``;
     (ii) noise-normalised stationarity ``S_sigma = sum_l ||grad_l f||_* / sigma_l <=
-        S_w / min_l (w_l sigma_l)``; with ``w = sigma_min / sigma`` the ratio to uniform is
-        ``(w^T L w / 1^T L 1)^(1/4) (sigma_min sum rho / sum rho sigma)^(1/2) <= 1``, strict
-        exactly when the ``sigma_l`` differ.
+         S_w / min_l (w_l sigma_l)``; with ``w = sigma_min / sigma`` the ratio to uniform is
+         ``(w^T L w / 1^T L 1)^(1/4) (sigma_min sum rho / sum rho sigma)^(1/2) <= 1``, strict
+         exactly when the ``sigma_l`` differ.
 
 Guarantee
     No weighting improves the theorem's plain-stationarity constant; noise-proportional

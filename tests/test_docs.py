@@ -1,0 +1,98 @@
+"""The notebooks run top to bottom; the documentation builds with warnings as errors.
+
+The notebooks (``notebooks/*.ipynb``, stored without outputs) are executed once with
+nbclient; the strict Sphinx build (``-W``) then renders the executed copies, executes the
+code pages of the guide and the findings page, and the built HTML is checked for each
+notebook's plots and for rendered math.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_four_notebooks_stored_without_outputs():
+    assert [path.name[:3] for path in NOTEBOOKS] == ["01_", "02_", "03_", "04_"]
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name} is stored with outputs"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """``(folder of executed copies, {name: (error or None, seconds)})``."""
+    folder = tmp_path_factory.mktemp("executed_notebooks")
+    outcome = {}
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        began = time.perf_counter()
+        try:
+            client.execute()
+            error = None
+        except CellExecutionError as caught:
+            error = caught
+        outcome[path.name] = (error, time.perf_counter() - began)
+        nbformat.write(notebook, folder / path.name)
+    return folder, outcome
+
+
+@pytest.mark.parametrize("name", [path.name for path in NOTEBOOKS])
+def test_notebook_runs_without_error_and_draws(executed, name):
+    folder, outcome = executed
+    error, seconds = outcome[name]
+    assert error is None, f"{name} failed after {seconds:.0f} s:\n{error}"
+    notebook = nbformat.read(folder / name, as_version=4)
+    images = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+              if "image/png" in output.get("data", {})]
+    assert images, f"{name} shows no figure"
+
+
+def test_docs_build_strictly_with_plots_and_math(executed, tmp_path):
+    folder, outcome = executed
+    failed = [name for name, (error, _) in outcome.items() if error is not None]
+    if failed:
+        pytest.skip(f"notebooks failed to execute: {failed} (reported by their own test)")
+    html = tmp_path / "html"
+    environment = {**os.environ, "NALR_EXECUTED_NOTEBOOKS": str(folder)}
+    completed = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+                                str(ROOT / "docs"), str(html), "-d", str(tmp_path / "doctrees")],
+                               capture_output=True, text=True, env=environment)
+    log = "\n".join(line for line in completed.stderr.splitlines() if "IPKernelApp" not in line)
+    assert completed.returncode == 0, f"sphinx-build -W failed:\n{log[-6000:]}"
+    for path in NOTEBOOKS:
+        page = (html / "notebooks" / (path.stem + ".html")).read_text(encoding="utf-8")
+        plots = re.findall(r'<img[^>]+src="[^"]+\.png"', page)
+        assert plots, f"{path.stem}.html has no plot"
+        for source in re.findall(r'<img[^>]+src="([^"]+\.png)"', page):
+            assert (html / "notebooks" / source).resolve().is_file(), f"{path.stem}.html links a missing {source}"
+    theory = (html / "math" / "theory.html").read_text(encoding="utf-8")
+    assert "mathjax" in theory.lower()
+    assert len(re.findall(r'class="math', theory)) >= 5
+    findings = (html / "findings.html").read_text(encoding="utf-8")
+    assert "checks held" in findings
+
+
+def test_usage_example_runs_and_is_the_readme_example():
+    source = (ROOT / "docs" / "_data" / "usage.py").read_text(encoding="utf-8")
+    code = "\n".join(line for line in source.splitlines() if not line.startswith("# The README"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert code.strip() in readme
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
