@@ -103,10 +103,12 @@ def rank_tolerance(shape: tuple[int, int]) -> float:
 # LAPACK's SVD rescales matrices with extreme entries itself (dgesdd's anrm test)
 
 def spectral_primal(X: np.ndarray) -> float:
+    """Spectral norm ``s_max(X)``, the largest singular value (LAPACK SVD, values only)."""
     return float(np.linalg.svd(X, compute_uv=False)[0])
 
 
 def spectral_dual(G: np.ndarray) -> float:
+    """Dual of the spectral norm, the nuclear norm ``sum_i s_i(G)`` (LAPACK SVD, values only)."""
     return float(np.sum(np.linalg.svd(G, compute_uv=False)))
 
 
@@ -122,6 +124,11 @@ def spectral_lmo(G: np.ndarray) -> np.ndarray:
 # --- frobenius (self-dual) -----------------------------------------------------------------
 
 def frobenius_primal(X: np.ndarray) -> float:
+    """Frobenius norm ``sqrt(sum_ij X_ij^2)``, also its own dual.
+
+    One ``ddot`` (bit-identical to the numba twin); recomputed after an exact power-of-two
+    rescaling when that value is below ``NORM_MIN`` or ``inf`` (see the module docstring).
+    """
     # BLAS ddot, as in the numba twin: bit-identical, which matters inside Newton-Schulz where
     # a last-bit difference in the normalisation is amplified (1.5x per cubic step on null
     # directions); a pairwise np.sum would differ from numba's sequential sum
@@ -134,6 +141,7 @@ def frobenius_primal(X: np.ndarray) -> float:
 
 
 def frobenius_lmo(G: np.ndarray) -> np.ndarray:
+    """Frobenius LMO ``-G / ||G||_F`` (a new array); the zero matrix for ``G = 0``."""
     norm = frobenius_primal(G)
     return np.zeros_like(G) if norm == 0.0 else -G / norm
 
@@ -141,14 +149,17 @@ def frobenius_lmo(G: np.ndarray) -> np.ndarray:
 # --- max_abs (l1 -> linf operator norm); dual: entrywise l1 --------------------------------
 
 def max_abs_primal(X: np.ndarray) -> float:
+    """Max-abs norm (l1 -> linf operator norm) ``max_ij |X_ij|``."""
     return float(np.max(np.abs(X)))
 
 
 def max_abs_dual(G: np.ndarray) -> float:
+    """Dual of the max-abs norm, the entrywise l1 norm ``sum_ij |G_ij|``."""
     return float(np.sum(np.abs(G)))
 
 
 def max_abs_lmo(G: np.ndarray) -> np.ndarray:
+    """Max-abs LMO ``-sign(G)`` entrywise (a new array); zero entries map to ``0``."""
     return -np.sign(G)
 
 
@@ -189,26 +200,34 @@ def _line_lmo(G: np.ndarray, axis: int) -> np.ndarray:
 
 
 def col_norm_primal(X: np.ndarray) -> float:
+    """Column norm (l1 -> l2 operator norm) ``max_j ||X[:, j]||_2`` (rescaled on overflow/underflow)."""
     return _line_primal(X, 0)
 
 
 def col_norm_dual(G: np.ndarray) -> float:
+    """Dual of the column norm: ``sum_j ||G[:, j]||_2`` (rescaled on overflow/underflow)."""
     return _line_dual(G, 0)
 
 
 def col_norm_lmo(G: np.ndarray) -> np.ndarray:
+    """Column-norm LMO: column ``j`` is ``-G[:, j] / ||G[:, j]||_2`` (a new array); zero columns
+    stay zero.
+    """
     return _line_lmo(G, 0)
 
 
 def row_norm_primal(X: np.ndarray) -> float:
+    """Row norm (l2 -> linf operator norm) ``max_i ||X[i, :]||_2`` (rescaled on overflow/underflow)."""
     return _line_primal(X, 1)
 
 
 def row_norm_dual(G: np.ndarray) -> float:
+    """Dual of the row norm: ``sum_i ||G[i, :]||_2`` (rescaled on overflow/underflow)."""
     return _line_dual(G, 1)
 
 
 def row_norm_lmo(G: np.ndarray) -> np.ndarray:
+    """Row-norm LMO: row ``i`` is ``-G[i, :] / ||G[i, :]||_2`` (a new array); zero rows stay zero."""
     return _line_lmo(G, 1)
 
 

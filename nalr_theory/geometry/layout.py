@@ -62,9 +62,14 @@ class Layer:
 
     @property
     def group_name(self) -> str:
+        """Group of the noise-adaptive weights: ``group``, or the norm name when ``group`` is ``None``."""
         return self.norm if self.group is None else self.group
 
     def build_norm(self) -> Norm:
+        """The layer's :class:`~nalr_theory.geometry.norm.Norm`, a new one per call:
+        ``get_norm(norm, shape, radius, lmo_method)``. Its ``ValueError`` is re-prefixed with the
+        ``Layer`` field at fault (``norm:``, ``radius:``, ``lmo_method:`` ...) and names the layer.
+        """
         try:
             return get_norm(self.norm, self.shape, self.radius, self.lmo_method)
         except ValueError as error:

@@ -67,10 +67,12 @@ class Norm:
 
     @property
     def code(self) -> int:
+        """Integer code of the base norm for the numba kernels (``base_norms.SPECTRAL`` ...)."""
         return BASE_NORMS[self.base].code
 
     @property
     def is_vector_norm(self) -> bool:
+        """Whether ``name`` is a vector alias (``linf``, ``l2``): takes 1-D input, needs shape ``(n, 1)``."""
         return self.name in VECTOR_ALIASES
 
     def _check(self, value, argument: str) -> np.ndarray:

@@ -14,6 +14,10 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class Preset:
+    """A named convention: base norm ``base`` (a key of ``base_norms.BASE_NORMS``) with radius
+    ``radius(m, n)`` for a layer of shape ``(d_out, d_in) = (m, n)``, so that ``||X||_r = ||X|| / r``;
+    ``source`` states the convention and the implementation it was checked against."""
+
     name: str
     base: str
     radius: Callable[[int, int], float]

@@ -229,6 +229,7 @@ class Optimizer:
 
     @property
     def row_starts(self) -> np.ndarray:
+        """Start of each layer's rows in the flat NorMuon row moments: ``[0, cumsum(rows)[:-1]]`` (int64)."""
         return np.concatenate([[0], np.cumsum(self.layout.rows)[:-1]]).astype(np.int64)
 
     def kernel_config(self) -> KernelConfig:
@@ -321,9 +322,17 @@ class Stateful:
 
     @property
     def diagnostics(self) -> Diagnostics | None:
+        """``state.diagnostics``: the last step's :class:`~.state.Diagnostics` (``None`` without a state)."""
         return None if self.state is None else self.state.diagnostics
 
     def step(self, params, grads, grads2=None, noise=None) -> dict[str, np.ndarray]:
+        """One step on the user's arrays: a new dict ``{name: params[name] + update}``, each entry shaped
+        like ``params[name]``.
+
+        The state is created by ``init`` at the first call; ``grads2`` and ``noise`` as in
+        :meth:`Optimizer.step`. Inputs are not modified. A non-finite new iterate raises
+        ``FloatingPointError("diverged at step t: ...")``; on any error ``state`` is unchanged.
+        """
         checked = self.optimizer.layout.check_tree(params, "params")
         state = self.optimizer.init(checked) if self.state is None else self.state
         updates, new_state = self.optimizer.step(state, grads, grads2, noise, params=checked)
@@ -337,11 +346,17 @@ class Stateful:
         return new_params
 
     def save(self, path) -> None:
+        """Write ``state`` to ``path`` with :func:`~.state.save_state` (``.npz``); ``ValueError``
+        (``state: ...``) before the first step.
+        """
         if self.state is None:
             raise ValueError("state: nothing to save before the first step")
         save_state(path, self.state)
 
     def load(self, path) -> None:
+        """Replace ``state`` by the one saved at ``path`` (:func:`~.state.load_state`), checked against
+        this optimizer; ``ValueError`` (``path: ...`` or ``state: ...``) leaves ``state`` unchanged.
+        """
         self.state = self.optimizer.check_state(load_state(path))
 
 

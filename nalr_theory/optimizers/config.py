@@ -122,6 +122,9 @@ class KernelConfig(NamedTuple):
 
 def check_real(value, name: str, *, low: float = -math.inf, low_open: bool = False,
                high: float = math.inf, high_open: bool = False) -> float:
+    """``float(value)`` for a Python or NumPy int or float (not a bool) that is finite and lies in
+    ``[low, high]`` (``low_open`` / ``high_open`` exclude an end); otherwise ``ValueError``
+    starting with ``name:``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name}: expected a real number, got {value!r}")
     number = float(value)
@@ -134,22 +137,36 @@ def check_real(value, name: str, *, low: float = -math.inf, low_open: bool = Fal
 
 
 def check_choice(value, name: str, choices) -> str:
+    """``value`` itself if it is a string in ``choices``; otherwise ``ValueError``
+    (``name: unknown value ...``, listing ``choices``).
+    """
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}: unknown value {value!r}; known: {', '.join(choices)}")
     return value
 
 
 def check_bool(value, name: str) -> bool:
+    """``bool(value)`` for a Python or NumPy bool; ``ValueError`` naming ``name`` for anything else
+    (``0`` and ``1`` included).
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name}: expected True or False, got {value!r}")
     return bool(value)
 
 
 def learning_rate(value, name: str = "lr") -> Schedule:
+    """A learning-rate schedule: a :class:`~.schedules.Schedule` as is, another callable ``t -> value``
+    wrapped (the optimizer checks its values at each step), a number checked finite and ``> 0``
+    as a ``Constant``; ``ValueError`` naming ``name`` otherwise.
+    """
     return as_schedule(value, name, low=0.0, low_open=True)
 
 
 def momentum_beta(value, name: str = "beta") -> Schedule:
+    """A momentum schedule: a :class:`~.schedules.Schedule` as is, another callable ``t -> value``
+    wrapped (the optimizer checks its values at each step), a number checked in ``[0, 1)`` as a
+    ``Constant``; ``ValueError`` naming ``name`` otherwise.
+    """
     return as_schedule(value, name, low=0.0, low_open=False, high=1.0, high_open=True)
 
 
@@ -176,6 +193,7 @@ def build_layers(layers) -> tuple[Layer, ...]:
 
 
 def build_layout(layers: tuple[Layer, ...]) -> Layout:
+    """A new :class:`~nalr_theory.geometry.Layout` of ``layers`` (geometry's ``ValueError`` propagates)."""
     return Layout(layers)
 
 
@@ -223,6 +241,9 @@ def assign_geometry(layers: tuple[Layer, ...], preset: str, lmo_method, adamw_la
 
 
 def check_clip(clip):
+    """``None`` for ``None``; otherwise the pair ``(h_min, h_max)`` as floats, finite, with
+    ``0 <= h_min <= h_max`` and ``h_max > 0``; ``ValueError`` starting with ``clip:`` otherwise.
+    """
     if clip is None:
         return None
     try:

@@ -79,6 +79,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Constant(Schedule):
+    """``value`` at every step (unchecked here: :func:`constant` validates)."""
+
     value: float
 
     def __call__(self, t: int) -> float:
@@ -87,6 +89,9 @@ class Constant(Schedule):
 
 @dataclass(frozen=True)
 class LinearWarmup(Schedule):
+    """``peak * t / warmup_steps`` for ``t < warmup_steps``, then ``peak`` (unchecked here:
+    :func:`linear_warmup` validates)."""
+
     peak: float
     warmup_steps: int
 
@@ -98,6 +103,12 @@ class LinearWarmup(Schedule):
 
 @dataclass(frozen=True)
 class Cosine(Schedule):
+    """``peak * t / warmup_steps`` for ``t <= warmup_steps``; then, up to ``t = horizon``,
+    ``final + (peak - final) (1 + cos(pi s)) / 2`` with
+    ``s = (t - warmup_steps - 1) / (horizon - warmup_steps)``; ``final`` for ``t > horizon``
+    (unchecked here: :func:`cosine` validates).
+    """
+
     peak: float
     horizon: int
     final: float = 0.0
@@ -114,6 +125,11 @@ class Cosine(Schedule):
 
 @dataclass(frozen=True)
 class WarmupStableDecay(Schedule):
+    """``peak * t / warmup_steps`` for ``t <= warmup_steps``; ``peak`` up to
+    ``t = horizon - decay_steps``; then ``peak + (final - peak) (t - horizon + decay_steps) / decay_steps``;
+    ``final`` for ``t >= horizon`` (unchecked here: :func:`warmup_stable_decay` validates).
+    """
+
     peak: float
     horizon: int
     warmup_steps: int
@@ -151,6 +167,7 @@ class TheoryBeta(Schedule):
 
     @property
     def feasible(self) -> bool:
+        """Whether ``c_beta <= sqrt(horizon)``, i.e. ``1 - c_beta T^(-1/2) >= 0`` needs no clipping."""
         return self.c_beta <= math.sqrt(self.horizon)
 
     def __call__(self, t: int) -> float:

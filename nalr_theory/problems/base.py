@@ -128,31 +128,38 @@ class Problem(ABC):
 
     @property
     def f_inf(self) -> float:
+        """Lower bound ``f_inf <= f`` of A3: ``0.0`` unless the family overrides it (valid for ``f >= 0``)."""
         return 0.0
 
     @property
     def dataset_size(self) -> int:
+        """Number of samples the minibatch oracle draws from; ``NotImplementedError`` without a dataset."""
         raise NotImplementedError
 
     # ---- public API
     @property
     def names(self) -> tuple[str, ...]:
+        """Layer names in layout order (``layout.names``)."""
         return self.layout.names
 
     @property
     def second_sample_available(self) -> bool:
+        """Whether a second :meth:`oracle` call at the same point draws an independent sample."""
         return self.noise.second_sample_available
 
     @property
     def sigma_lo(self):
+        """A2b lower bounds ``sigma_lo[l] <= ||xi^l||_*`` (per layer, every draw; ``None``: not bounded)."""
         return self.noise.sigma_lo
 
     @property
     def sigma_hi(self):
+        """A2b upper bounds ``||xi^l||_* <= sigma_hi[l]`` (per layer, every draw; ``None``: not bounded)."""
         return self.noise.sigma_hi
 
     @property
     def sigma(self):
+        """A2v constants ``E||xi^l||_*^2 <= sigma_l^2`` per layer (``inf``: infinite; ``None``: minibatch)."""
         return self.noise.sigma
 
     def init(self, seed) -> dict:
@@ -160,6 +167,7 @@ class Problem(ABC):
         return self._init(np.random.default_rng(check_seed(seed)))
 
     def f(self, params) -> float:
+        """Objective value ``f(X)`` at ``params`` (validated: ``ValueError`` naming ``params``), a float."""
         return float(self._f(self.layout.check_tree(params, "params")))
 
     def grad(self, params) -> dict:
@@ -213,9 +221,11 @@ class Problem(ABC):
         return self._kernels()
 
     def flatten(self, params) -> np.ndarray:
+        """``params`` (validated) as a new flat float64 vector in layout order (``layout.flatten``)."""
         return self.layout.flatten(params, "params")
 
     def unflatten(self, vector) -> dict:
+        """Flat vector (length ``layout.size``) -> new ``{layer: array}``; ``ValueError`` on a bad shape."""
         return self.layout.unflatten(vector)
 
     def describe(self) -> dict:

@@ -71,6 +71,10 @@ class DeepLinear(Problem):
 
     @property
     def f_inf(self) -> float:
+        """Least-squares residual ``min_W 1/(2N) ||W A - Y||_F^2`` (``numpy.linalg.lstsq``) minus ``1e-12``,
+        floored at 0: a lower bound on ``f``, since ``W_p ... W_1`` ranges over a subset of all ``W``.
+        Recomputed at each access.
+        """
         solution = np.linalg.lstsq(self.inputs.T, self.targets.T, rcond=None)[0].T
         residual = solution @ self.inputs - self.targets
         return float(max(0.0, 0.5 * np.sum(residual**2) / self.inputs.shape[1] - 1e-12))

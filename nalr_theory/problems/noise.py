@@ -442,11 +442,15 @@ class BoundNoise:
         return noise
 
     def check_batch(self, dataset_size: int) -> None:
+        """``ValueError`` (``batch_size: ...``) if ``batch_size > dataset_size``; ``batch_size`` is 0
+        without minibatch noise, which always passes.
+        """
         if self.batch_size > dataset_size:
             raise ValueError(f"batch_size: {self.batch_size} exceeds the dataset size {dataset_size}")
 
     @property
     def kind_code(self) -> int:
+        """Integer code of ``kind`` for the numba kernels (``KIND_CODES``; minibatch draws as ``EXACT``)."""
         return KIND_CODES[self.kind]
 
     def kernel_data(self) -> tuple:
@@ -456,6 +460,10 @@ class BoundNoise:
                 np.int64(self.kind_code), self.table, np.int64(self.profile_code), self.profile_table)
 
     def describe(self) -> dict:
+        """JSON-friendly summary: ``kind``, ``time_varying`` (profile name or ``None``), ``sigma_lo``,
+        ``sigma_hi``, ``sigma`` (lists of floats or ``None``), ``variance_finite``, ``batch_size``
+        (``None`` without minibatch), ``second_sample_available``, ``calibration_rse``.
+        """
         def plain(value):
             return None if value is None else [float(v) for v in value]
 

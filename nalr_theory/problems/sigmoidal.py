@@ -34,10 +34,12 @@ from .base import (Certificate, Kernels, Problem, check_norms, check_positive, c
 
 
 def phi(x):
+    """``phi(x) = x^2 / (1 + x^2)``, elementwise on a scalar or an array."""
     return x * x / (1.0 + x * x)
 
 
 def phi_prime(x):
+    """``phi'(x) = 2 x / (1 + x^2)^2``, elementwise on a scalar or an array."""
     return 2.0 * x / (1.0 + x * x) ** 2
 
 

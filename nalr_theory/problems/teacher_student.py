@@ -82,6 +82,7 @@ class TeacherStudent(DataProblem):
 
     @property
     def dataset_size(self) -> int:
+        """Number ``N`` (``samples``) of ``(x, y)`` pairs in the fixed dataset."""
         return self.samples
 
     def _init(self, rng):

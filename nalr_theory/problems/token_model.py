@@ -123,10 +123,15 @@ class TokenModel(DataProblem):
 
     @property
     def dataset_size(self) -> int:
+        """Number ``N`` of ``(x, y)`` pairs: ``sequences * (sequence_length - 1)``."""
         return self.inputs.size
 
     @property
     def f_inf(self) -> float:
+        """Empirical conditional entropy ``-(1/N) sum_(x,y) c(x,y) log(c(x,y) / c(x))`` in nats (``c``
+        the pair counts, ``c(x)`` their row sums): a lower bound on the mean cross-entropy of any
+        predictor that sees only the current token. Recomputed at each access.
+        """
         counts = np.zeros((self.vocab, self.vocab))
         np.add.at(counts, (self.inputs, self.targets), 1.0)
         totals = counts.sum(axis=1, keepdims=True)

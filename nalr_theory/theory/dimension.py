@@ -56,6 +56,7 @@ class LayerSpec:
 
     @property
     def size(self) -> int:
+        """Number of parameters ``d_out * d_in``."""
         return self.shape[0] * self.shape[1]
 
 
@@ -161,6 +162,7 @@ class DimensionConstants:
 
     @property
     def p(self) -> int:
+        """Number of layers ``p = len(shapes)``."""
         return len(self.shapes)
 
     def text(self) -> str:

@@ -65,6 +65,7 @@ class NoiseEstimateInterval:
 
     @property
     def pathwise_lower_bound(self) -> bool:
+        """Whether ``pathwise_lo > 0`` for every layer (needed by the theorem's ``w_lo`` form)."""
         return bool(np.all(self.pathwise_lo > 0))
 
 

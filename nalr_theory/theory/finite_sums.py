@@ -60,6 +60,9 @@ class MomentumNoiseSum(sp.Function):
     nargs = 3
 
     def as_sum(self):
+        """The explicit unevaluated ``Sum(momentum_noise_term(t, beta, rho), (t, 1, T))`` of the
+        arguments ``(T, beta, rho)``.
+        """
         horizon, momentum, factor = self.args
         return sp.Sum(momentum_noise_term(t, momentum, factor), (t, 1, horizon))
 

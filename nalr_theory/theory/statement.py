@@ -45,6 +45,8 @@ _RELATIONS = {
 
 #: Expectation operator used in displayed statements (not evaluated).
 Expectation = sp.Function("E")
+Expectation.__doc__ = """``E(X)``: the expectation of ``X`` in displayed statements, the undefined sympy
+function ``sympy.Function("E")``, kept unevaluated."""
 
 
 @dataclass(frozen=True)

@@ -317,18 +317,22 @@ class ProblemConstants:
 
     @property
     def layers(self) -> int:
+        """Number of layers ``p = L.shape[0]``."""
         return self.L.shape[0]
 
     @property
     def Q(self) -> float:
+        """``Q = w_hi^T L w_hi``, the coupling's quadratic form at the upper weights."""
         return float(self.w_hi @ self.L @ self.w_hi)
 
     @property
     def G1(self) -> float:
+        """``G1 = sum_l w_hi[l] g1[l]``, ``g1[l] = ||grad_l f(X_1)||_*``."""
         return float(self.w_hi @ self.g1)
 
     @property
     def N(self) -> float:
+        """``N = sum_l w_hi[l] rho[l] sigma[l]``: the large-``T`` noise coefficient of ``theory.schedules``."""
         return float(np.sum(self.w_hi * self.rho * self.sigma))
 
 
