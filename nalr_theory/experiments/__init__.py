@@ -13,6 +13,8 @@ Public API::
     execute_run(run) -> record; connect(scheduler) -> Dask client
 
 ``nalr run`` (:mod:`nalr_theory.cli`) is :func:`run_main_job` with its report.
+
+Documentation: :doc:`/math/protocol` (the mathematics) and :doc:`/guide/experiments` (the user guide) in the package's documentation.
 """
 
 from .compare import Comparison, compare, paired_ratio

@@ -100,9 +100,10 @@ def compare_builders(problem) -> dict:
     """The methods of the comparison, as people run them (learning rate tuned).
 
     LANTON with each noise estimator the problem supports, its uniform base, fixed oracle
-    weights ``sigma_min/sigma_l`` (when the problem declares positive noise levels), Scion,
-    D-Muon, Muon, NorMuon (their default momentum, Nesterov look-ahead and weight decay) and
-    AdamW.
+    weights ``sigma_min/sigma_l`` (when the problem declares positive noise levels; for
+    time-varying noise ``problem.sigma`` is each layer's largest level over time, so these
+    are the worst-case weights, not the oracle's at any one step), Scion, D-Muon, Muon,
+    NorMuon (their default momentum, Nesterov look-ahead and weight decay) and AdamW.
     """
     estimators = [name for name in ("consecutive", "momentum_residual", "two_sample", "oracle")
                   if name != "two_sample" or problem.second_sample_available]

@@ -171,6 +171,11 @@ def rate_check(problem, builders: dict, T_grid, seeds, *, start=None, level: flo
         probe = build(problem.layers, 1e-3, 0.9)
         constants = theorem_constants(problem, probe, start_params, lr_sum=None)
         check.constants[label] = constants
+        if not np.all(np.isfinite(constants.sigma)):
+            # no finite noise level: neither the bound nor its horizon-tuned schedule exists
+            raise ValueError(f"problem: {problem.name!r} has no finite noise level ({problem.noise.kind} noise; "
+                             "assumption A2v fails), so there is no bound and no tuned schedule to check; "
+                             "measure M with engine.simulate at a schedule of your choice")
         coefficients = constants.leading()
         schedule = theory.tuned_schedule(np.array(T_grid, dtype=float), coefficients.A, coefficients.B,
                                          coefficients.C)

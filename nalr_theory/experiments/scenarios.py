@@ -7,9 +7,10 @@ on a separable problem the bound prefers weights ``w_l`` proportional to
 exactly when ``1/sigma_l`` tracks that ratio.
 
 ==========================  ===================================================================
-``separable_default``       ``sigmoidal_hetero`` from its default start: the noisiest layer is
-                            also the flattest (largest ``sqrt(Delta_l/L_l)``), so ``1/sigma_l``
-                            points the wrong way; the bound predicts LANTON loses.
+``separable_default``       ``sigmoidal_hetero`` from its default start: every layer starts about
+                            as far from its minimiser, so ``sqrt(Delta_l/L_l)`` is nearly equal
+                            across layers (0.96 to 1 of its largest value) while ``1/sigma_l``
+                            spreads the weights 8x; the bound predicts LANTON loses.
 ``separable_graded_start``  the same problem, started so that each layer's distance to its
                             minimiser is proportional to ``1/sigma_l`` (quiet layers far away,
                             noisy layers near): ``1/sigma_l`` now tracks the gap.

@@ -12,6 +12,8 @@ Public API (fixed; notebooks and docs rely on it)::
     ns_scalar_map(s, method) (alias phi_k)          # NS on one singular value
 
 The numba twins live in :mod:`nalr_theory.geometry._kernels`.
+
+Documentation: :doc:`/math/geometry` (the mathematics) and :doc:`/guide/geometry` (the user guide) in the package's documentation.
 """
 
 from .base_norms import BASE_NORMS, rank_tolerance

@@ -22,6 +22,8 @@ Methods: ``lmo_momentum``, ``scion``, ``muon``, ``dmuon``, ``fixed_layerwise``, 
 ``normuon``, ``adamw`` (``get(name, layers, ...)`` by name). Schedules: ``schedules``.
 Noise estimators: ``noise_estimators.ESTIMATORS``. State: :class:`OptimizerState` (save
 with :func:`save_state`, reload with :func:`load_state`), diagnostics in ``state.diagnostics``.
+
+Documentation: :doc:`/math/optimizers` (the mathematics) and :doc:`/guide/optimizers` (the user guide) in the package's documentation.
 """
 
 from . import rules, schedules, steps

@@ -17,6 +17,8 @@ Public API::
 Noise models (``problems.noise``): ``bounded``, ``gaussian``, ``heavy_tailed``,
 ``time_varying``, ``minibatch``, ``exact``; pass one as ``noise=`` to any family.
 User problems subclass :class:`Problem` and call :func:`register`.
+
+Documentation: :doc:`/math/problems` (the mathematics) and :doc:`/guide/problems` (the user guide) in the package's documentation.
 """
 
 from . import noise

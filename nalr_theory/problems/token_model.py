@@ -22,7 +22,7 @@ Guarantee
     ``L`` is not certified (``certified = False``; ``certificate()`` returns probe
     estimates). The default configuration (``V = d = 16``, two hidden layers, 512 pairs)
     starts at loss ``~ log 16 = 2.77`` with ``f_inf ~ 0.5``: LANTON and D-Muon halve the
-    loss within 2,000 steps (``tests/problems/test_prob_token_trains.py``), in seconds.
+    loss within 2,000 steps (checked by the project's test suite), in seconds.
 
 References
     Hao et al. 2025 (arXiv 2510.14009); Pethick et al. 2025 (Scion);

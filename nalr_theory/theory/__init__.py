@@ -21,7 +21,7 @@ Algorithm
 Guarantee
     Rate ``T^(-1/4)`` with the tuned schedule, constant
     ``K* = 2^(3/2) (A B)^(1/4) C^(1/2)``; every closed form is checked against an
-    independent numeric route in ``tests/theory``.
+    independent numeric route by the project's test suite.
 
 References
     :mod:`nalr_theory.geometry.norm` (norm-equivalence constants); Hao et al., LANTON,
@@ -34,6 +34,8 @@ Public API (fixed)::
     leading_coefficients(Delta, L, rho, sigma, weights=None, variant="every_T") -> A, B, C
     bound(T, eta, beta, *, Delta, L, rho, sigma, g1, w_hi=None, w_lo=None, ...)
     dimension_constants(shapes, norms, sigmas)
+
+Documentation: :doc:`/math/theory` (the mathematics) and :doc:`/guide/theory` (the user guide) in the package's documentation.
 """
 
 from .adaptivity import (

@@ -251,3 +251,12 @@ def test_compare_extends_a_grid_whose_best_is_at_an_edge(problem):
     for method in out.methods.values():
         assert method["grid"] == pytest.approx([1e-7, 2e-7, 4e-7, 8e-7])
         assert method["best_lr"] == pytest.approx(8e-7) and method["at_edge"]
+
+
+def test_rate_check_refuses_infinite_variance_noise_with_the_reason():
+    from nalr_theory import problems as families
+    from nalr_theory.experiments.main_job import rate_builders
+
+    heavy = families.get("sigmoidal", noise={"kind": "heavy_tailed", "nu": 1.5, "scale": 0.1})
+    with pytest.raises(ValueError, match=r"^problem: .*A2v fails"):
+        rate_check(heavy, {"scion": rate_builders()["scion"]}, [16, 32], 2)
