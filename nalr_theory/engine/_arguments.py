@@ -80,6 +80,9 @@ def check_run(problem, optimizer, T, seeds, start, record_every, measures) -> Ru
         starts = [shared] * len(seeds)
     else:
         raise ValueError(f"start: expected None, 'per_seed' or a params dict, got {type(start).__name__}")
+    check_problem = getattr(optimizer, "check_problem", None)
+    if check_problem is not None:  # methods that read more of the problem than its gradients
+        check_problem(problem)
     needs_second = optimizer.config.estimator == "two_sample"
     if needs_second and not problem.second_sample_available:
         raise ValueError("optimizer: the two_sample estimator needs a second independent oracle sample, "

@@ -25,8 +25,13 @@ def reference_simulate(problem, optimizer, T, seeds, *, start=None, record_every
             g = problem.grad(x)                       # measures of X_t (exact gradient)
             record = problem.oracle(x, rng, t)        # G_t = grad f(X_t) + xi_t
             grads2 = problem.oracle(x, rng, t).grads  # only for the two_sample estimator
-            updates, state = optimizer.step(state, record.grads, grads2, record.noise, params=x)
+            inputs = optimizer.step_inputs(problem, x, record, rng, t)  # Sophia, Schatten only
+            updates, state = optimizer.step(state, record.grads, grads2, record.noise, params=x, **inputs)
             x = x + updates
+
+    ``step_inputs`` exists for the methods that read more of the problem than its gradients
+    (``optimizers.sophia``: the curvature estimate at refresh steps, drawn from ``rng`` after
+    the oracle; ``optimizers.schatten_adaptive``: the activations of the oracle's minibatch).
     """
     run = check_run(problem, optimizer, T, seeds, start, record_every, measures)
     progress = check_progress(progress)
@@ -48,6 +53,9 @@ def _one_seed(run: Run, seed: int, start: dict):
     x = {name: np.array(value, dtype=np.float64) for name, value in start.items()}
     state = optimizer.init(x)
     slot, diverged_at = 0, 0
+    step_inputs = getattr(optimizer, "step_inputs", None)
+    extra_names = getattr(optimizer, "extra_records", ())
+    extra = {name: np.full((records, p), np.nan) for name in extra_names}
     for t in range(1, T + 1):
         value = problem.f(x)
         grad = problem.grad(x)
@@ -58,7 +66,8 @@ def _one_seed(run: Run, seed: int, start: dict):
             diverged_at = t
             break
         try:
-            updates, state = optimizer.step(state, record.grads, grads2, record.noise, params=x)
+            inputs = {} if step_inputs is None else step_inputs(problem, x, record, rng, t)
+            updates, state = optimizer.step(state, record.grads, grads2, record.noise, params=x, **inputs)
         except FloatingPointError:  # LANTON's noise sample overflowed: the run diverged
             diverged_at = t
             break
@@ -71,11 +80,13 @@ def _one_seed(run: Run, seed: int, start: dict):
                           np.array([record.noise_dual[name] for name in layout.names]), diagnostics.step_length)
             for array, item in zip(out, out_values):
                 array[slot] = item
+            for name in extra_names:
+                extra[name][slot] = getattr(diagnostics, name)
             slot += 1
         if not _finite(x):
             diverged_at = t
             break
-    return seed_result(run, out, totals, diverged_at, x)
+    return seed_result(run, out + tuple(extra[name] for name in extra_names), totals, diverged_at, x)
 
 
 def _finite(tree: dict) -> bool:
@@ -102,8 +113,10 @@ def seed_result(run, out, totals, diverged_at: int, final: dict):
 
 
 def assemble(run, results) -> SimulationResult:
-    """Stack per-seed ``(records, average, diverged_at, final)`` into a result."""
-    stacked = [np.stack([result[0][k] for result in results]) for k in range(7)]
+    """Stack per-seed ``(records, average, diverged_at, final)`` into a result (records beyond
+    the seven standard ones are the optimizer's ``extra_records``)."""
+    stacked = [np.stack([result[0][k] for result in results]) for k in range(len(results[0][0]))]
+    extra_names = getattr(run.optimizer, "extra_records", ())
     averages = np.stack([result[1] for result in results])
     names = run.problem.layout.names
     return SimulationResult(
@@ -114,4 +127,4 @@ def assemble(run, results) -> SimulationResult:
         average_grad_dual=averages[:, 3:],
         diverged_at=np.array([result[2] for result in results], dtype=np.int64),
         final={name: np.stack([result[3][name] for result in results]) for name in names},
-        seeds=run.seeds, layer_names=names)
+        seeds=run.seeds, layer_names=names, extra=dict(zip(extra_names, stacked[7:])))

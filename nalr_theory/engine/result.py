@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,10 @@ class SimulationResult:
         NaN and the other seeds go on.
     ``final`` {layer: (R, m, n)}
         the last iterate of each seed (``X_{T+1}``; NaN for a diverged seed).
+    ``extra`` {name: (R, records, p)}
+        the method's own per-layer diagnostics at the recorded steps, for the methods that
+        report more (Sophia: ``win_rate``, ``kappa_lo``, ``kappa_hi``; the adaptive Schatten
+        method: ``q``, ``J``, ``J_sgd``, ``J_muon``); empty for the others.
     """
 
     steps: np.ndarray
@@ -51,6 +55,7 @@ class SimulationResult:
     final: dict
     seeds: tuple = ()
     layer_names: tuple = ()
+    extra: dict = field(default_factory=dict)
 
     @property
     def diverged(self) -> np.ndarray:

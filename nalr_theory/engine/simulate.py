@@ -19,6 +19,11 @@ Algorithm
     from the Gram matrix's eigenvalues where that is proven within ``1e-10`` relative, else
     from the SVD (``geometry._kernels.nuclear_norm``: a third of an SVD's time up to 64x64).
 
+    Sophia and the adaptive Schatten method read more of the problem than its gradients
+    (curvature estimates, activations: ``optimizers.layer_loop``); for them ``simulate`` runs
+    the reference loop around their numba-compiled step (Python per step: about as fast as
+    the reference on small layers).
+
 Guarantee
     Equal to the reference to ``1e-10`` relative (tested over 500 steps for the optimizers,
     problem families and noise models); the same seed gives the same numbers bit for bit
@@ -41,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from ..optimizers import _kernels as optimizer_kernels
 from . import _loop
 from ._arguments import check_progress, check_run
-from .reference import assemble, empty_records, seed_result
+from .reference import assemble, empty_records, reference_simulate, seed_result
 
 #: steps per chunk between progress reports (and the GIL-free stretch of each seed)
 CHUNK = 256
@@ -77,6 +82,9 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
     """
     run = check_run(problem, optimizer, T, seeds, start, record_every, measures)
     progress = check_progress(progress)
+    if not getattr(optimizer, "compiled_engine", True):  # Sophia, Schatten: see the module docstring
+        return reference_simulate(problem, optimizer.with_backend("numba"), T, seeds, start=start,
+                                  record_every=record_every, measures=measures, progress=progress)
     kernels = problem.kernels
     run_chunk = loop_for(kernels)
     layout = problem.layout

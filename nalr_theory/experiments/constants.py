@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import theory
-from ..geometry import ns_band
+from ..geometry import METHODS as NS_METHODS, ns_band
 
 #: the bound forms an optimizer can be entitled to (see :class:`TheoremConstants`)
 FORMS = ("plain", "weighted_on_path", "w_lo_weighted", "noise_normalised")
@@ -103,6 +103,12 @@ def coverage(optimizer) -> tuple[bool, str]:
     """Whether ``optimizer`` is in the analysed family, and why not."""
     config = optimizer.config
     kinds = set(getattr(optimizer, "kinds", ()))
+    if config.method == "sophia":
+        return False, ("sophia: a clipped diagonal-curvature step, an inexact max_abs LMO whose kappa_lo has no "
+                       "positive pathwise lower bound")
+    if config.method == "schatten_adaptive":
+        return False, ("schatten_adaptive: the geometry changes during the run (the theorem needs one fixed norm "
+                       "per layer; with freeze_after it applies from that step on)")
     if kinds - {"lmo"}:
         return False, f"{config.method}: AdamW or NorMuon layers are outside the analysed LMO family"
     if config.nesterov:
@@ -111,9 +117,10 @@ def coverage(optimizer) -> tuple[bool, str]:
         return False, f"{config.method}: the constrained (conditional-gradient) step is not analysed"
     if config.weight_decay != 0.0:
         return False, f"{config.method}: weight decay is outside the analysed step (use weight_decay=0)"
-    methods = {norm.lmo_method for norm in optimizer.layout.norms}
-    if methods - {"svd", "ns5"}:
-        return False, f"{config.method}: LMO method(s) {sorted(methods - {'svd', 'ns5'})} have no kappa band here"
+    methods = {norm.lmo_method if isinstance(norm.lmo_method, str) else "user coefficients"
+               for norm in optimizer.layout.norms}
+    if methods - set(NS_METHODS):
+        return False, f"{config.method}: LMO method(s) {sorted(methods - set(NS_METHODS))} have no kappa band here"
     return True, ""
 
 
@@ -166,10 +173,14 @@ def theorem_constants(problem, optimizer, start=None, lr_sum=None) -> TheoremCon
     g1 = np.array([norm.dual(grad[name]) for name, norm in zip(layout.names, layout.norms)])
 
     kappa_lo, kappa_hi = 1.0, 1.0
-    if any(norm.lmo_method == "ns5" for norm in optimizer.layout.norms):
-        kappa_lo, kappa_hi = ns_band("ns5")
-        assumptions["inexact LMO"] = (True, f"Newton-Schulz 5 band kappa in [{kappa_lo:.3f}, {kappa_hi:.3f}], valid "
-                                            "while every singular value of B_t is >= 2e-3 ||B_t||_F (not checked)")
+    iterations = sorted({norm.lmo_method for norm in optimizer.layout.norms
+                         if isinstance(norm.lmo_method, str) and norm.lmo_method != "svd"})
+    if iterations:  # the widest band over the layers' Newton-Schulz schedules
+        bands = [ns_band(method) for method in iterations]
+        kappa_lo, kappa_hi = min(band[0] for band in bands), max(band[1] for band in bands)
+        assumptions["inexact LMO"] = (True, f"Newton-Schulz ({', '.join(iterations)}) band kappa in "
+                                            f"[{kappa_lo:.3f}, {kappa_hi:.3f}], valid while every singular value "
+                                            "of B_t is >= 2e-3 ||B_t||_F (not checked)")
 
     if not covered:
         forms = ()

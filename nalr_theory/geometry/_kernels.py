@@ -1,8 +1,10 @@
-"""numba twins of the geometry reference (``base_norms``, ``newton_schulz``, ``norm``).
+"""numba twins of the geometry reference (``base_norms``, ``newton_schulz``, ``norm``,
+``schatten``).
 
 Every kernel takes a validated finite float64 C-contiguous 2-D array (the engine passes
 reshaped slices of its flat parameter vector), a base-norm ``code`` (``base_norms.SPECTRAL``
-...) and a ``radius``. The spectral LMO is exact when ``coefficients`` has no rows and
+...) and a ``radius`` (the Schatten kernels take the exponent ``q`` instead, ``np.inf``
+allowed). The spectral LMO is exact when ``coefficients`` has no rows and
 Newton-Schulz otherwise (``newton_schulz.ns_coefficients`` builds the rows). Tests prove
 each kernel equal to its reference to 1e-12 relative, at every scale: the l2 norms take the
 reference's fast path and its exact power-of-two rescaling in the same cases (see
@@ -19,6 +21,9 @@ from numba import njit
 from .base_norms import COL_NORM, FROBENIUS, MAX_ABS, NORM_MIN, SPECTRAL, SQUARES_MIN  # else: ROW_NORM
 from .nuclear_quadrature import GRAM_MAX
 from .nuclear_quadrature import two_node_rule as _two_node_rule_py
+from .schatten import _lmo_from_svd as _lmo_from_svd_py
+from .schatten import _sharp_from_svd as _sharp_from_svd_py
+from .schatten import _spectrum_norm as _spectrum_norm_py
 
 _EPS64 = np.finfo(np.float64).eps
 
@@ -599,3 +604,48 @@ def gram_products(Z):
         scaled = _scaled(np.ascontiguousarray(Z), _exponent(_max_abs(Z)))
         A = _normalised_gram(scaled, frobenius_norm(scaled))
     return F, A, A @ A
+
+
+# --- Schatten-q norms (twins of ``schatten``) ------------------------------------------------
+# the spectrum helpers are the reference functions compiled as they are (one source for both
+# sides); the end points dispatch to the twins above, as the reference dispatches to
+# ``base_norms`` (Frobenius at q = 2, the spectral LMO / polar factor at q = inf)
+
+_schatten_spectrum_norm = njit(cache=True)(_spectrum_norm_py)
+_schatten_lmo_from_svd = njit(cache=True)(_lmo_from_svd_py)
+_schatten_sharp_from_svd = njit(cache=True)(_sharp_from_svd_py)
+
+
+@njit(cache=True)
+def schatten_norm(X, q):
+    """Twin of ``schatten._norm``: ``||X||_{S_q}``, ``q in [1, inf]`` (``np.inf`` allowed)."""
+    if q == 2.0:
+        return frobenius_norm(X)
+    return _schatten_spectrum_norm(singular_values(X), q)
+
+
+@njit(cache=True)
+def schatten_lmo(G, q):
+    """Twin of ``schatten._lmo``: ``argmin_{||D||_{S_q} <= 1} <G, D>``, ``q in (1, inf]``."""
+    if q == 2.0:
+        norm = frobenius_norm(G)
+        if norm > 0.0:
+            return -(G / norm)
+        return np.zeros(G.shape)
+    if q == np.inf:
+        return -polar_factor_svd(G)
+    m, n = G.shape
+    U, s, Vt = np.linalg.svd(G, full_matrices=False)
+    return _schatten_lmo_from_svd(U, s, Vt, q, max(m, n) * _EPS64)
+
+
+@njit(cache=True)
+def schatten_sharp(G, q):
+    """Twin of ``schatten._sharp``: ``U diag(s^(1/(q-1))) V^T``, ``q in [2, inf]``."""
+    if q == 2.0:
+        return np.ascontiguousarray(G).copy()
+    if q == np.inf:
+        return polar_factor_svd(G)
+    m, n = G.shape
+    U, s, Vt = np.linalg.svd(G, full_matrices=False)
+    return _schatten_sharp_from_svd(U, s, Vt, q, max(m, n) * _EPS64)

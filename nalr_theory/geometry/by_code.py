@@ -5,8 +5,10 @@ radius, G, coefficients, eps)``, ``geo.dual_norm(code, radius, G)`` and so on. F
 reference ``geo`` is this module; for the numba fast path the very same rule functions are
 compiled with ``geo`` bound to :mod:`nalr_theory.geometry._kernels`, whose functions have
 the same names and arguments. Each function here is a thin dispatch onto the reference of
-``base_norms``, ``newton_schulz`` and ``nuclear_quadrature`` (no formula of its own), and the
-geometry tests prove each ``_kernels`` function equal to that reference to 1e-12.
+``base_norms``, ``newton_schulz``, ``nuclear_quadrature`` and ``schatten`` (no formula of
+its own; the Schatten functions take the exponent ``q``, a float, ``np.inf`` allowed, in
+place of ``code`` and ``radius``), and the geometry tests prove each ``_kernels`` function
+equal to that reference to 1e-12.
 
 Inputs are validated finite float64 2-D arrays (the optimizers check them once per step).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import schatten as _schatten
 from .base_norms import BASE_NORMS, SPECTRAL, spectral_lmo
 from .newton_schulz import _iterate
 from .nuclear_quadrature import nuclear_norm_lower as _nuclear_norm_lower
@@ -47,3 +50,18 @@ def lmo(code: int, radius: float, G: np.ndarray, coefficients: np.ndarray, eps: 
 def nuclear_norm_lower(Z: np.ndarray) -> float:
     """Certified Gauss-Radau lower bound of ``||Z||_*`` from two GEMMs (no SVD)."""
     return _nuclear_norm_lower(Z)
+
+
+def schatten_norm(X: np.ndarray, q: float) -> float:
+    """``||X||_{S_q}`` for ``q in [1, inf]`` (``np.inf``: spectral norm)."""
+    return _schatten._norm(X, q)
+
+
+def schatten_lmo(G: np.ndarray, q: float) -> np.ndarray:
+    """``argmin_{||D||_{S_q} <= 1} <G, D>`` for ``q in (1, inf]`` (radius 1)."""
+    return _schatten._lmo(G, q)
+
+
+def schatten_sharp(G: np.ndarray, q: float) -> np.ndarray:
+    """The sharp direction ``U diag(s^(1/(q-1))) V^T`` for ``q in [2, inf]``."""
+    return _schatten._sharp(G, q)

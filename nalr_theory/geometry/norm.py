@@ -12,6 +12,8 @@ Algorithm
     ``l2``, for shape ``(n, 1)``) or a named preset (``rms_to_rms``, ``muon``, ``dmuon``,
     ``sign``, ``colnorm``, ``rownorm``) whose radius is a function of the shape. The spectral
     LMO is exact (``"svd"``) or Newton-Schulz (``"ns5"``, ``"ns_cubic"``, coefficients).
+    ``get_norm("schatten", shape, radius, q=q)`` builds the Schatten-q norm of
+    ``nalr_theory.geometry.schatten`` (a ``SchattenNorm`` with the same methods, exact SVD).
 
 Guarantee
     ``<G, lmo(G)> = -||G||_*`` and ``||lmo(G)|| = 1`` for ``G != 0`` (exact LMO);
@@ -41,8 +43,11 @@ from .base_norms import BASE_NORMS, SPECTRAL
 from .newton_schulz import NS_EPS, _iterate, ns_coefficients
 from .nuclear_quadrature import gauss_upper, gram_products, radau_lower
 from .presets import PRESETS
+from .schatten import SchattenNorm, as_schatten_exponent
 
 VECTOR_ALIASES = {"linf": "max_abs", "l2": "frobenius"}
+#: the name of the Schatten-q family in ``get_norm`` (not a layer norm: not in ``NORM_NAMES``)
+SCHATTEN = "schatten"
 NORM_NAMES = tuple(BASE_NORMS) + tuple(VECTOR_ALIASES) + tuple(PRESETS)
 #: ``ns_coefficients``' parameter names -> ``get_norm``'s
 _NS_PARAMETERS = {"method": "lmo_method", "steps": "ns_steps"}
@@ -141,15 +146,26 @@ class Norm:
         return {"a": base.attain_a(dims), "b": base.attain_b(dims)}
 
 
-def get_norm(name: str, shape=None, radius=None, lmo_method="svd", ns_steps=None) -> Norm:
-    """Build the :class:`Norm` called ``name`` (base norm, vector alias or preset).
+def get_norm(
+    name: str, shape=None, radius=None, lmo_method="svd", ns_steps=None, q=None
+) -> Norm | SchattenNorm:
+    """Build the :class:`Norm` called ``name`` (base norm, vector alias or preset), or the
+    :class:`~nalr_theory.geometry.schatten.SchattenNorm` for ``name="schatten"``.
 
     ``shape`` (``(d_out, d_in)``) is required by presets, whose radius depends on it, unless
     ``radius`` is given. ``lmo_method`` (spectral norms only): ``"svd"`` (exact, default),
-    ``"ns5"``, ``"ns_cubic"``, a coefficient triple or a ``(k, 3)`` schedule.
+    ``"ns5"``, ``"ns_cubic"``, a coefficient triple or a ``(k, 3)`` schedule. ``q`` (the
+    Schatten exponent, a real in ``[1, inf]`` or ``"inf"``) is required by ``"schatten"``
+    and refused by every other name. ``"schatten"`` is not in ``NORM_NAMES``: layers
+    (``Layer``) keep the base norms and presets.
     """
+    if isinstance(name, str) and name == SCHATTEN:
+        return _schatten_norm(shape, radius, lmo_method, ns_steps, q)
     if not isinstance(name, str) or name not in NORM_NAMES:
-        raise ValueError(f"name: unknown norm {name!r}; known: {', '.join(NORM_NAMES)}")
+        known = ", ".join(NORM_NAMES + (SCHATTEN + " (with q)",))
+        raise ValueError(f"name: unknown norm {name!r}; known: {known}")
+    if q is not None:
+        raise ValueError(f"q: only the {SCHATTEN!r} norm takes an exponent, not {name!r}")
     dims = None if shape is None else as_shape(shape)
     if name in VECTOR_ALIASES and dims is not None and dims[1] != 1:
         raise ValueError(f"shape: norm {name!r} is a vector norm, needs (n, 1), got {dims}")
@@ -170,3 +186,20 @@ def get_norm(name: str, shape=None, radius=None, lmo_method="svd", ns_steps=None
     if coefficients.shape[0] > 0 and base != "spectral":
         raise ValueError(f"lmo_method: Newton-Schulz applies to spectral norms only, not {base!r}")
     return Norm(name, base, radius, dims, lmo_method, coefficients)
+
+
+def _schatten_norm(shape, radius, lmo_method, ns_steps, q) -> SchattenNorm:
+    # the Schatten norms use an exact SVD: Newton-Schulz options are refused, not ignored
+    if not (isinstance(lmo_method, str) and lmo_method == "svd"):
+        raise ValueError(
+            f"lmo_method: Newton-Schulz applies to spectral norms only, not {SCHATTEN!r}"
+        )
+    if ns_steps is not None:
+        raise ValueError(
+            f"ns_steps: Newton-Schulz applies to spectral norms only, not {SCHATTEN!r}"
+        )
+    if q is None:
+        raise ValueError(f"q: norm {SCHATTEN!r} needs the exponent q, a real in [1, inf] or 'inf'")
+    dims = None if shape is None else as_shape(shape)
+    radius = 1.0 if radius is None else as_positive(radius, "radius")
+    return SchattenNorm(as_schatten_exponent(q), radius, dims)

@@ -19,7 +19,9 @@ function of ``steps`` composed from them; the numba path compiles those same fun
 template Problem / Algorithm / Guarantee / References and builds it.
 
 Methods: ``lmo_momentum``, ``scion``, ``muon``, ``dmuon``, ``fixed_layerwise``, ``lanton``,
-``normuon``, ``adamw`` (``get(name, layers, ...)`` by name). Schedules: ``schedules``.
+``normuon``, ``adamw``, and the baselines ``sophia`` (diagonal curvature, clipped) and
+``schatten_adaptive`` (a Schatten-q geometry per layer chosen from activations)
+(``get(name, layers, ...)`` by name). Schedules: ``schedules``.
 Noise estimators: ``noise_estimators.ESTIMATORS``. State: :class:`OptimizerState` (save
 with :func:`save_state`, reload with :func:`load_state`), diagnostics in ``state.diagnostics``.
 
@@ -48,6 +50,8 @@ from .muon import muon
 from .noise_estimators import DUALS, ESTIMATORS
 from .normuon import normuon
 from .scion import scion
+from .sophia import Sophia, sophia
+from .schatten_adaptive import SchattenAdaptive, schatten_adaptive
 
 METHODS = {
     "lmo_momentum": lmo_momentum,
@@ -58,6 +62,8 @@ METHODS = {
     "lanton": lanton,
     "normuon": normuon,
     "adamw": adamw,
+    "sophia": sophia,
+    "schatten_adaptive": schatten_adaptive,
 }
 
 
@@ -70,7 +76,7 @@ def get(name: str, layers, **options) -> Optimizer:
 
 __all__ = [
     "Config", "DUALS", "Diagnostics", "ESTIMATORS", "FlatState", "KernelConfig", "LayerTable", "METHODS", "Optimizer",
-    "Options", "StepInputs", "rules", "steps",
+    "Options", "SchattenAdaptive", "Sophia", "StepInputs", "rules", "schatten_adaptive", "sophia", "steps",
     "OptimizerState", "Stateful", "adamw", "dmuon", "fixed_layerwise", "get", "lanton", "lmo_momentum",
     "load_state", "muon", "normuon", "oracle_weights", "save_state", "schedules", "scion", "state_from_arrays",
     "state_to_arrays",

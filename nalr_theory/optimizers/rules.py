@@ -26,6 +26,14 @@ AdamW
 NorMuon
     ``O = polar(U)``, ``v_t = b2 v + (1 - b2) mean_j O_ij^2`` per row,
     ``O' = O / (sqrt(v_t) + eps)``, ``D = -r O' ||O||_F / (||O'||_F + eps)``.
+Sophia (elementwise; not an LMO method)
+    refresh at ``t = 1, k+1, 2k+1, ...`` (``t = k+1, 2k+1, ...`` as the official code);
+    ``h_t = beta2 h_{t-k} + (1 - beta2) hhat_t`` at a refresh, ``h_{t-1}`` otherwise;
+    ``D = -clip(B / max(gamma h, eps), c)``, an inexact LMO of the ``max_abs`` ball of radius
+    ``c`` with ``kappa_lo = -<B, D> / (c ||B||_1)`` and ``kappa_hi = max |D| / c``.
+Schatten-q (the adaptive geometry)
+    ``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}``, ``q* = q / (q - 1)``, ``r(q) = 2q / (q - 2)``;
+    ``q_t = argmax`` over the grid (first, i.e. smallest, within ``1e-12`` relative of the best).
 LANTON
     ``n_t = c ||Z_t||_*^2`` with ``(Z_t, c)`` from the estimator; ``H_t = n_t`` at the first
     sample, ``beta2 H_{t-1} + (1 - beta2) n_t`` afterwards; per group
@@ -201,9 +209,75 @@ def group_weights(noise_estimate, group_ids, eps, w_min, h_min, h_max):
     return np.maximum(weights, w_min)
 
 
+# --- Sophia ------------------------------------------------------------------------------
+
+def is_refresh_step(t, k, after_k):
+    """Whether step ``t`` refreshes Sophia's curvature: ``(t - 1) mod k == 0`` (the paper: ``t =
+    1, k+1, ...``), without ``t = 1`` when ``after_k`` (the official code's first estimate is
+    taken after step ``k``, at the iterate that step ``k+1`` starts from)."""
+    if (t - 1) % k != 0:
+        return False
+    return t > 1 or not after_k
+
+
+def curvature_ema(previous, estimate, beta2):
+    """``h_t = beta2 h_{t-k} + (1 - beta2) hhat_t`` (no bias correction, as the paper and its code)."""
+    return beta2 * previous + (1.0 - beta2) * estimate
+
+
+def sophia_direction(B, h, gamma, eps, clip):
+    """``(D, win_rate, kappa_lo, kappa_hi)``: ``D = -clip(B / max(gamma h, eps), clip)``.
+
+    ``win_rate``: the fraction of coordinates left unclipped (``|B_i| < clip gamma h_i``);
+    ``kappa_lo = -<B, D> / (clip ||B||_1)`` (``nan`` for ``B = 0``), ``kappa_hi = max|D| / clip``:
+    ``D`` as an inexact LMO of the ``max_abs`` ball of radius ``clip``. Where ``h_i <= 0`` the
+    ratio is ``B_i / eps``, clipped: the step falls back to sign momentum.
+    """
+    curvature = gamma * h
+    ratio = B / np.maximum(curvature, eps)
+    D = -np.minimum(np.maximum(ratio, -clip), clip)
+    win_rate = np.sum(np.abs(B) < clip * curvature) / B.size
+    total = np.sum(np.abs(B))
+    kappa_lo = -np.sum(B * D) / (clip * total) if total > 0.0 else np.nan
+    return D, win_rate, kappa_lo, np.max(np.abs(D)) / clip
+
+
+# --- Schatten-q --------------------------------------------------------------------------
+
+def schatten_exponents(q):
+    """``(q*, r)``: the dual exponent ``q / (q - 1)`` and Hoelder's ``r = 2q / (q - 2)``
+    (``q = 2``: ``r = inf``; ``q = inf``: ``q* = 1``, ``r = 2``)."""
+    if q == np.inf:
+        return 1.0, 2.0
+    if q == 2.0:
+        return 2.0, np.inf
+    return q / (q - 1.0), 2.0 * q / (q - 2.0)
+
+
+def schatten_criterion(G, A, q):
+    """``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}``: the guaranteed decrease of the one-layer
+    surrogate ``||X A - Y||_F^2 / (2N)`` per unit ``S_q`` step is ``N J(q)^2 / 2``."""
+    dual_exponent, holder = schatten_exponents(q)
+    return geo.schatten_norm(G, dual_exponent) / geo.schatten_norm(A, holder)
+
+
+def select_schatten(G, A, grid):
+    """``(index, J)``: the grid index of ``argmax_q J(q)`` (the first within ``1e-12`` relative of
+    the best, so ties go to the smallest ``q`` of an increasing grid) and ``J`` on the grid."""
+    values = np.empty(grid.shape[0])
+    for i in range(grid.shape[0]):
+        values[i] = schatten_criterion(G, A, grid[i])
+    best = np.max(values)
+    for i in range(grid.shape[0]):
+        if values[i] >= best * (1.0 - 1e-12):
+            return i, values
+    return 0, values
+
+
 #: every rule, in dependency order (``_kernels`` compiles them in this order)
 RULES = (
     "momentum", "nesterov", "momentum_mass", "decoupled_step", "conditional_gradient_step", "pairing_dual",
     "update_rms", "adamw_moments", "adamw_direction", "polar_factor", "normuon_direction", "gram_nuclear_norm",
-    "dual_value", "noise_sample", "noise_ema", "group_weights",
+    "dual_value", "noise_sample", "noise_ema", "group_weights", "is_refresh_step", "curvature_ema",
+    "sophia_direction", "schatten_exponents", "schatten_criterion", "select_schatten",
 )

@@ -20,6 +20,11 @@ Algorithm
     * ``warmup_stable_decay(peak, horizon, warmup_steps, decay_steps, final=0)``: linear warmup,
       ``peak`` until the last ``decay_steps`` steps, then a linear decay reaching ``final`` at
       ``t = horizon``; ``final`` afterwards.
+    * ``uba(peak, horizon, final=0, phi=2, warmup_steps=0)``: **UBA-form (unverified
+      formula)**. Cosine's progress ``s`` and factor ``u = (1 + cos(pi s)) / 2``, then
+      ``final + (peak - final) 2u / (phi + (2 - phi) u)``: ``phi = 2`` is cosine exactly,
+      ``phi -> 0`` stays near ``peak`` until late (stable-then-decay), ``phi > 2`` decays
+      early; the midpoint value is ``final + (peak - final) 2 / (phi + 2)``.
 
 Guarantee
     Every schedule is a frozen dataclass (hashable, comparable, printable), its value at ``t``
@@ -28,11 +33,22 @@ Guarantee
 
 References
     ``nalr_theory.theory.schedules`` (rate and optimal constants); Loshchilov & Hutter, "SGDR" (2017)
-    for cosine; Hu et al., "MiniCPM" (2024) and Wen et al. (2024) for warmup-stable-decay.
+    for cosine; Hu et al., "MiniCPM" (2024) and Wen et al. (2024) for warmup-stable-decay;
+    A. Tang, Y. Dong, Y. Zeng, X. Zhou, Z. Lin, "Stepsize anything: a unified learning rate
+    schedule for budgeted-iteration training" (arXiv 2505.24452, NeurIPS 2025) for UBA. Only
+    that paper's abstract could be read (one hyperparameter ``phi`` tied to the condition
+    number, derived from a budget-aware min-max problem); the formula above comes from a
+    third-party training script, not from the paper, so every label of this schedule says
+    "UBA-form (unverified formula)" until the paper's equation and its guidance on ``phi``
+    are read and pinned by a test. The paper's convergence theorem is not reproduced here.
 
 Decisions (spec silent): steps are 1-based; warmup starts at ``peak / warmup_steps`` (never
 0, which would waste a step); a decayed schedule may reach ``final = 0``, so optimizers accept
-a schedule value ``>= 0`` while a constant ``lr`` must be ``> 0``.
+a schedule value ``>= 0`` while a constant ``lr`` must be ``> 0``. UBA takes cosine's
+parameters (``peak``, ``final`` for the ``eta_max``, ``eta_min`` of the UBA write-ups) and its
+progress variable, and composes with the linear warm-up like cosine; its default
+``phi = 2`` is ours (it reproduces cosine, so a default run changes nothing), not a
+recommendation of the paper, which could not be read.
 """
 
 from __future__ import annotations
@@ -123,6 +139,44 @@ class Cosine(Schedule):
         return self.final + (self.peak - self.final) * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
+def uba_factor(progress: float, phi: float) -> float:
+    """The UBA-form factor ``2u / (phi + (2 - phi) u)``, ``u = (1 + cos(pi progress)) / 2``:
+    1 at ``progress = 0``, 0 at ``progress = 1``, strictly decreasing for every ``phi > 0``
+    (the denominator lies between ``phi`` and 2), and exactly ``u`` (cosine) at ``phi = 2``.
+    Plain ``math``, so numba compiles this same function."""
+    u = 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 2.0 * u / (phi + (2.0 - phi) * u)
+
+
+@dataclass(frozen=True)
+class UBA(Schedule):
+    """UBA-form (unverified formula): :class:`Cosine` with its factor replaced by
+    :func:`uba_factor` (unchecked here: :func:`uba` validates). ``label`` and ``repr`` carry
+    the unverified status so that no plot or record calls it "UBA (Tang et al.)".
+    """
+
+    peak: float
+    horizon: int
+    final: float = 0.0
+    phi: float = 2.0
+    warmup_steps: int = 0
+
+    #: how plots and records name this schedule until the paper's formula is confirmed
+    label = "UBA-form (unverified formula)"
+
+    def __repr__(self) -> str:
+        return (f"UBA-form (unverified formula)(peak={self.peak!r}, horizon={self.horizon!r}, final={self.final!r}, "
+                f"phi={self.phi!r}, warmup_steps={self.warmup_steps!r})")
+
+    def __call__(self, t: int) -> float:
+        if t <= self.warmup_steps:
+            return self.peak * t / self.warmup_steps
+        if t > self.horizon:
+            return self.final
+        done = (t - self.warmup_steps - 1) / (self.horizon - self.warmup_steps)
+        return self.final + (self.peak - self.final) * uba_factor(done, self.phi)
+
+
 @dataclass(frozen=True)
 class WarmupStableDecay(Schedule):
     """``peak * t / warmup_steps`` for ``t <= warmup_steps``; ``peak`` up to
@@ -193,6 +247,19 @@ def cosine(peak, horizon, final=0.0, warmup_steps=0) -> Cosine:
     if warmup_steps >= horizon:
         raise ValueError(f"warmup_steps: must be < horizon ({horizon}), got {warmup_steps}")
     return Cosine(peak, horizon, final, warmup_steps)
+
+
+def uba(peak, horizon, final=0.0, phi=2.0, warmup_steps=0) -> UBA:
+    """UBA-form (unverified formula): linear warmup, then ``final + (peak - final) uba_factor(s, phi)``
+    with cosine's progress ``s``; ``phi = 2`` equals :func:`cosine` exactly (the default, ours)."""
+    peak = _real(peak, "peak", low=0.0, low_open=True)
+    horizon = _steps(horizon, "horizon", minimum=1)
+    final = _real(final, "final", low=0.0, high=peak)
+    phi = _real(phi, "phi", low=0.0, low_open=True)
+    warmup_steps = _steps(warmup_steps, "warmup_steps")
+    if warmup_steps >= horizon:
+        raise ValueError(f"warmup_steps: must be < horizon ({horizon}), got {warmup_steps}")
+    return UBA(peak, horizon, final, phi, warmup_steps)
 
 
 def warmup_stable_decay(peak, horizon, warmup_steps, decay_steps, final=0.0) -> WarmupStableDecay:

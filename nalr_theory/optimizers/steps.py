@@ -15,6 +15,8 @@ method                          its rule
 ``adamw``                       :func:`adamw_step`
 ``lanton``                      :func:`lanton_weights`, then its base's step with
                                 ``step = eta_t w_t^l``
+``sophia``                      :func:`sophia_step`
+``schatten_adaptive``           :func:`schatten_step`
 ==============================  ===========================================================
 
 Arguments: ``G`` the layer's gradient, ``X`` its iterate (read only with weight decay or the
@@ -86,5 +88,38 @@ def lanton_weights(noise_estimate, samples, t, previous_weights, options, groups
     return H, weights, applied
 
 
+def sophia_step(B_previous, h_previous, G, X, estimate, refresh, t, lr, options):
+    """Sophia on one layer: ``(B_t, h_t, update, win_rate, kappa_lo, kappa_hi)``.
+
+    ``B_t = beta1 B_{t-1} + (1 - beta1) G_t`` (divided by ``1 - beta1^t`` with
+    ``bias_correction``), ``h_t`` the curvature EMA updated from ``estimate`` at a refresh
+    step, then ``X_{t+1} - X_t = -eta_t clip(B_t / max(gamma h_t, eps), c) - eta_t lambda X_t``.
+    """
+    B = rules.momentum(B_previous, G, options.beta1, False)
+    h = rules.curvature_ema(h_previous, estimate, options.beta2) if refresh else h_previous
+    M = B / (1.0 - options.beta1 ** float(t)) if options.bias_correction else B
+    D, win_rate, kappa_lo, kappa_hi = rules.sophia_direction(M, h, options.gamma, options.eps, options.clip)
+    return B, h, rules.decoupled_step(D, X, lr, options.weight_decay), win_rate, kappa_lo, kappa_hi
+
+
+def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options, grid):
+    """The adaptive Schatten-q step on one layer: ``(B_t, q_t, update, J(q_t), J(2), J(inf))``.
+
+    Momentum as :func:`lmo_step`; at a refresh ``q_t`` maximises ``J(q)`` over ``grid`` from
+    the gradient and the layer's activations ``A`` (else ``q_{t-1}``); then the step
+    ``s lmo_{S_q}(U_t)`` (``sharp``: ``-s U diag(s^(1/(q-1))) V^T``) with decoupled decay.
+    """
+    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
+    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    q = q_previous
+    if refresh:
+        index, criterion = rules.select_schatten(G, A, grid)
+        q = grid[index]
+    D = -geo.schatten_sharp(U, q) if options.sharp else geo.schatten_lmo(U, q)
+    update = rules.decoupled_step(D, X, step, options.weight_decay)
+    return B, q, update, rules.schatten_criterion(G, A, q), rules.schatten_criterion(G, A, 2.0), \
+        rules.schatten_criterion(G, A, np.inf)
+
+
 #: every step, for ``_kernels``
-STEPS = ("lmo_step", "normuon_step", "adamw_step", "lanton_weights")
+STEPS = ("lmo_step", "normuon_step", "adamw_step", "lanton_weights", "sophia_step", "schatten_step")

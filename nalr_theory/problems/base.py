@@ -14,6 +14,16 @@ Algorithm
     ``L`` matrix when the family has one. Everything else (validation, the oracle, noise,
     the local-smoothness report, the numba kernels record) is shared here.
 
+    Optional capabilities (``Problem.capabilities``, a frozenset of names from
+    ``CAPABILITIES``) serve curvature-aware and activation-aware methods:
+    ``"hvp"`` (Hessian-vector products; every problem has the central finite difference
+    ``(grad f(X + d V) - grad f(X - d V)) / (2 d)`` of its exact gradient, families may give a
+    closed form: ``hvp_kind``), ``"hess_diag"`` (the exact Hessian diagonal), ``"activations"``
+    (the input matrix of each layer, also attached to ``OracleRecord.activations``) and
+    ``"gnb"`` (the Gauss-Newton-Bartlett diagonal estimate of Sophia-G). A family provides
+    one by overriding the hook ``_hvp``, ``_hess_diag``, ``_activations`` or ``_gnb``; the
+    public method of a capability the problem lacks raises ``ValueError`` naming it.
+
 Guarantee
     ``oracle(params, rng, t)`` returns ``OracleRecord(grads, noise, noise_dual, t)`` with
     ``grads[l] = grad_l f(X) + noise[l]`` exactly and ``noise_dual[l] = ||noise[l]||_{l,*}``.
@@ -24,7 +34,9 @@ Guarantee
 References
     ``nalr_theory.theory.assumptions`` (A1 as stated on ``Certificate``; A2v/A2b the noise
     bounds of ``nalr_theory.problems.noise``; A3 ``f >= f_inf``); ``nalr_theory.geometry.norm``
-    (the layer norms and their Frobenius constants, ``Norm.constants()``).
+    (the layer norms and their Frobenius constants, ``Norm.constants()``); Liu et al.,
+    "Sophia: a scalable stochastic second-order optimizer for language model pre-training",
+    arXiv 2305.14342 (the Hutchinson and Gauss-Newton-Bartlett diagonal estimators).
 """
 
 from __future__ import annotations
@@ -42,6 +54,15 @@ from ..geometry.base_norms import COL_NORM, FROBENIUS, MAX_ABS, ROW_NORM, SPECTR
 from . import noise as noise_models
 from ._validation import check_norms, check_positive, check_seed, check_shapes, per_layer
 from .records import Certificate, Kernels, OracleRecord
+
+
+#: Names of the optional capabilities a problem may declare (``Problem.capabilities``).
+CAPABILITIES = ("hvp", "hess_diag", "activations", "gnb")
+
+#: Relative step of the finite-difference Hessian-vector product (about eps^(1/3): the
+#: truncation error ``O(d^2)`` and the rounding error ``O(eps / d)`` of a central difference
+#: balance there).
+HVP_STEP = 6e-6
 
 
 # records and validation helpers live in ``records`` and ``_validation`` (imported by
@@ -120,8 +141,37 @@ class Problem(ABC):
     def _minibatch_grad(self, params: dict, rng: np.random.Generator, batch_size: int) -> dict:
         raise NotImplementedError
 
+    def _minibatch_sample(self, params: dict, rng: np.random.Generator, batch_size: int) -> tuple:
+        """``(grads, activations)`` of one minibatch draw; ``activations`` on the same sample
+        (``None`` without the ``"activations"`` capability). Default: ``_minibatch_grad``."""
+        return self._minibatch_grad(params, rng, batch_size), None
+
     def _certify(self, centre: dict | None, radius: np.ndarray | None) -> np.ndarray | None:
         return None
+
+    # ---- capability hooks (override to provide; see ``capabilities``)
+    def _hvp(self, params: dict, V: dict) -> dict:
+        """Closed-form ``Hess f(X) V``; the base class falls back on finite differences."""
+        return self._hvp_finite_difference(params, V)
+
+    def _hess_diag(self, params: dict) -> dict:
+        raise NotImplementedError
+
+    def _activations(self, params: dict, batch: np.ndarray | None) -> dict:
+        raise NotImplementedError
+
+    def _gnb(self, params: dict, rng: np.random.Generator, batch_size: int | None) -> dict:
+        raise NotImplementedError
+
+    def _hvp_finite_difference(self, params: dict, V: dict) -> dict:
+        size = math.sqrt(sum(float(np.sum(V[name] ** 2)) for name in self.names))
+        if size == 0.0:
+            return {name: np.zeros(shape) for name, shape in zip(self.names, self.layout.shapes)}
+        scale = math.sqrt(sum(float(np.sum(params[name] ** 2)) for name in self.names))
+        step = HVP_STEP * max(1.0, scale) / size
+        plus = self._grad({name: params[name] + step * V[name] for name in self.names})
+        minus = self._grad({name: params[name] - step * V[name] for name in self.names})
+        return {name: (plus[name] - minus[name]) / (2.0 * step) for name in self.names}
 
     def _kernels(self) -> Kernels:
         raise NotImplementedError(f"{type(self).__name__} has no numba kernels")
@@ -182,14 +232,91 @@ class Problem(ABC):
         t = check_positive(t, "t", integer=True, allow_zero=True)
         if self.noise.kind == "minibatch":
             exact = self._grad(params)
-            grads = self._minibatch_grad(params, rng, self.noise.batch_size)
+            grads, activations = self._minibatch_sample(params, rng, self.noise.batch_size)
             noise = {name: grads[name] - exact[name] for name in self.names}
         else:
             exact = self._grad(params)
             noise = self.noise.draw(t, rng)
             grads = {name: exact[name] + noise[name] for name in self.names}
+            activations = self._activations(params, None) if "activations" in self.capabilities else None
         noise_dual = {name: norm.dual(noise[name]) for name, norm in zip(self.names, self.layout.norms)}
-        return OracleRecord(grads, noise, noise_dual, int(t))
+        return OracleRecord(grads, noise, noise_dual, int(t), activations)
+
+    # ---- optional capabilities
+    @property
+    def capabilities(self) -> frozenset:
+        """The optional capabilities this problem provides, a frozenset of names from
+        ``CAPABILITIES``: ``"hvp"`` always (finite differences of the exact gradient when the
+        family has no closed form, see ``hvp_kind``), and ``"hess_diag"``, ``"activations"``,
+        ``"gnb"`` when the family implements them. A subclass may override this property to
+        withdraw one (its method then raises ``ValueError``)."""
+        provided = {"hvp"}
+        for capability in CAPABILITIES[1:]:
+            if getattr(type(self), f"_{capability}") is not getattr(Problem, f"_{capability}"):
+                provided.add(capability)
+        return frozenset(provided)
+
+    @property
+    def hvp_kind(self) -> str | None:
+        """How :meth:`hvp` is computed: ``"exact"`` (a closed form of the family) or
+        ``"finite_difference"`` (the base-class fallback); ``None`` without ``"hvp"``."""
+        if "hvp" not in self.capabilities:
+            return None
+        return "exact" if type(self)._hvp is not Problem._hvp else "finite_difference"
+
+    def _require(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            provided = ", ".join(sorted(self.capabilities)) or "none"
+            raise ValueError(f"{capability}: problem {self.name!r} does not provide the {capability!r} capability "
+                             f"(it provides: {provided})")
+
+    def hvp(self, params, V) -> dict:
+        """Hessian-vector product ``{layer: (Hess f(X) V)^l}`` at ``params`` along ``V`` (a dict
+        of layer arrays; the whole Hessian, cross-layer blocks included). Closed form when
+        ``hvp_kind == "exact"``; otherwise the central difference
+        ``(grad f(X + d V) - grad f(X - d V)) / (2 d)`` of the exact gradient with
+        ``d = HVP_STEP * max(1, ||X||_F) / ||V||_F`` (relative error about ``1e-10`` on
+        smooth problems). ``ValueError`` naming ``hvp`` when the capability is missing."""
+        self._require("hvp")
+        params = self.layout.check_tree(params, "params")
+        V = self.layout.check_tree(V, "V")
+        return self._hvp(params, V)
+
+    def hess_diag(self, params) -> dict:
+        """Exact diagonal of the Hessian at ``params``, ``{layer: array of the layer's shape}``
+        (entry ``(i, j)`` is ``d^2 f / dX_ij^2``). ``ValueError`` naming ``hess_diag`` when
+        the problem has no closed form for it."""
+        self._require("hess_diag")
+        return self._hess_diag(self.layout.check_tree(params, "params"))
+
+    def activations(self, params, batch=None) -> dict:
+        """Input matrix ``A^l`` of each layer (``d_in x samples``), ``{layer: A^l}``, on the
+        whole data set (``batch=None``) or on the columns ``batch`` (a 1-D sequence of sample
+        indices, repeats allowed). ``ValueError`` naming ``activations`` when the problem
+        has none, ``batch`` when an index is out of range."""
+        self._require("activations")
+        params = self.layout.check_tree(params, "params")
+        if batch is not None:
+            batch = _check_batch(batch, self.dataset_size)
+        return self._activations(params, batch)
+
+    def gnb(self, params, rng: np.random.Generator, batch_size=None) -> dict:
+        """Gauss-Newton-Bartlett estimate ``{layer: hhat}`` of the Gauss-Newton diagonal
+        (Sophia-G): labels resampled from the model's own predictive distribution,
+        ``ghat`` the gradient of the loss with those labels on ``N_b`` samples (all of them
+        when ``batch_size`` is ``None``, else ``batch_size`` indices drawn with replacement
+        as the minibatch oracle draws them), and ``hhat = N_b * ghat * ghat`` (never
+        negative; unbiased for the Gauss-Newton diagonal). Draws from ``rng`` only.
+        ``ValueError`` naming ``gnb`` when the problem has no likelihood to sample from."""
+        self._require("gnb")
+        params = self.layout.check_tree(params, "params")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+        if batch_size is not None:
+            batch_size = int(check_positive(batch_size, "batch_size", integer=True))
+            if batch_size > self.dataset_size:
+                raise ValueError(f"batch_size: {batch_size} exceeds the dataset size {self.dataset_size}")
+        return self._gnb(params, rng, batch_size)
 
     def certificate(self, radius=None, centre=None) -> Certificate:
         """A1 constants. Families certified on a ball take ``radius`` (per layer, declared
@@ -238,11 +365,23 @@ class Problem(ABC):
             "f_inf": self.f_inf,
             "certified": self.certified,
             "second_sample_available": self.second_sample_available,
+            "capabilities": sorted(self.capabilities),
+            "hvp_kind": self.hvp_kind,
         }
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{l.name}{l.shape}:{l.norm}" for l in self.layers)
         return f"<{type(self).__name__} {self.name!r} [{shapes}] noise={self.noise.kind}>"
+
+
+def _check_batch(batch, size: int) -> np.ndarray:
+    """Sample indices: a non-empty 1-D sequence of integers in ``[0, size)`` (``ValueError`` naming ``batch``)."""
+    array = np.asarray(batch)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"batch: expected a non-empty 1-D sequence of sample indices, got {batch!r}")
+    if array.min() < 0 or array.max() >= size:
+        raise ValueError(f"batch: indices must lie in [0, {size}), got {array.min()}..{array.max()}")
+    return array.astype(np.int64)
 
 
 def _plain(value):
@@ -328,6 +467,7 @@ def describe(name: str) -> dict:
 
 
 __all__ = [
+    "CAPABILITIES",
     "Certificate",
     "Kernels",
     "OracleRecord",

@@ -18,12 +18,18 @@ import numpy as np
 class OracleRecord:
     """One oracle call: ``grads = grad f(X) + noise`` per layer, the added ``noise``, its
     dual norm per layer ``noise_dual`` (the oracle value of the ``oracle`` estimator is
-    ``noise_dual[l] ** 2``) and the step ``t`` it was drawn for."""
+    ``noise_dual[l] ** 2``) and the step ``t`` it was drawn for.
+
+    ``activations`` (optional, default ``None``) is ``{layer: A^l}``, the input of each matrix
+    layer on the *same* sample as ``grads`` (the sampled columns under minibatch noise, the
+    whole data set under an additive noise model). Only problems with the ``"activations"``
+    capability fill it (``Problem.capabilities``); the others leave ``None``."""
 
     grads: dict
     noise: dict
     noise_dual: dict
     t: int = 0
+    activations: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ Problem
 
 Algorithm
     ``R = U X V - M``; ``grad_l f = c_l U^T phi'(R) V^T``, ``phi'(x) = 2x / (1 + x^2)^2``.
+    Capabilities ``hvp`` (exact) and ``hess_diag``: the Hessian is block diagonal across
+    layers, ``Hess_l[D] = c_l U^T (phi''(R) * (U D V)) V^T`` and its diagonal
+    ``d^2 f / dX_ab^2 = c_l sum_ij U_ia^2 phi''(R_ij) V_bj^2``, i.e.
+    ``c_l (U * U)^T phi''(R) (V * V)^T`` (``*`` elementwise). No activations and no
+    likelihood, so no ``activations`` and no ``gnb``.
 
 Guarantee
     ``f_inf = 0`` (attained). ``|phi''| <= 2`` (``phi''(x) = (2 - 6x^2)/(1+x^2)^3``, maximal
@@ -41,6 +46,12 @@ def phi(x):
 def phi_prime(x):
     """``phi'(x) = 2 x / (1 + x^2)^2``, elementwise on a scalar or an array."""
     return 2.0 * x / (1.0 + x * x) ** 2
+
+
+def phi_second(x):
+    """``phi''(x) = (2 - 6 x^2) / (1 + x^2)^3``, elementwise on a scalar or an array (``|phi''| <= 2``)."""
+    q = 1.0 + x * x
+    return (2.0 - 6.0 * x * x) / (q * q * q)
 
 
 class RotatedSigmoidal(Problem):
@@ -94,6 +105,14 @@ class RotatedSigmoidal(Problem):
     def _grad(self, params):
         return {name: c * (U.T @ phi_prime(U @ params[name] @ V - M) @ V.T)
                 for name, c, U, V, M in zip(self.names, self.curvature, self.left, self.right, self.target)}
+
+    def _hvp(self, params, V):
+        return {name: c * (U.T @ (phi_second(U @ params[name] @ Vr - M) * (U @ V[name] @ Vr)) @ Vr.T)
+                for name, c, U, Vr, M in zip(self.names, self.curvature, self.left, self.right, self.target)}
+
+    def _hess_diag(self, params):
+        return {name: c * ((U * U).T @ phi_second(U @ params[name] @ Vr - M) @ (Vr * Vr).T)
+                for name, c, U, Vr, M in zip(self.names, self.curvature, self.left, self.right, self.target)}
 
     def _certificate(self, centre, radius):
         a = np.array([norm.constants()[0] for norm in self.layout.norms])

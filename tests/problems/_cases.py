@@ -38,10 +38,12 @@ def small(name, noise_model=None):
         extra.setdefault("noise", noise.minibatch(6))
         return problems.get("token_model", vocab=5, width=4, hidden_layers=1, sequences=4, sequence_length=9,
                             **extra)
+    if name == "random_features":
+        return problems.get("random_features", d_out=3, d_in=5, samples=16, **extra)
     raise KeyError(name)
 
 
-FAMILIES = ("sigmoidal", "low_rank", "deep_linear", "teacher_student", "token_model")
+FAMILIES = ("sigmoidal", "low_rank", "deep_linear", "teacher_student", "token_model", "random_features")
 
 
 def random_like(problem, rng, scale=1.0):
