@@ -103,7 +103,9 @@ def compare_builders(problem) -> dict:
     weights ``sigma_min/sigma_l`` (when the problem declares positive noise levels; for
     time-varying noise ``problem.sigma`` is each layer's largest level over time, so these
     are the worst-case weights, not the oracle's at any one step), Scion, D-Muon, Muon,
-    NorMuon (their default momentum, Nesterov look-ahead and weight decay) and AdamW.
+    NorMuon (their default momentum, Nesterov look-ahead and weight decay) and AdamW; Sophia
+    (Sophia-G where the problem can sample labels, else Sophia-H from Hessian-vector
+    products) and the adaptive Schatten-q method where the problem gives activations.
     """
     estimators = [name for name in ("consecutive", "momentum_residual", "two_sample", "oracle")
                   if name != "two_sample" or problem.second_sample_available]
@@ -122,6 +124,15 @@ def compare_builders(problem) -> dict:
         "normuon": lambda layers, lr: optimizers.normuon(layers, lr),
         "adamw": lambda layers, lr: optimizers.adamw(layers, lr),
     })
+    # the baselines that read more of the problem, where it can serve them: Sophia with the
+    # first curvature estimator it supports (Sophia-G, else Sophia-H), the adaptive Schatten
+    # method where the problem gives activations
+    capabilities = getattr(problem, "capabilities", frozenset())
+    curvature = "gnb" if "gnb" in capabilities else "hutchinson" if "hvp" in capabilities else None
+    if curvature is not None:
+        builders["sophia"] = lambda layers, lr, curvature=curvature: optimizers.sophia(layers, lr, curvature=curvature)
+    if "activations" in capabilities:
+        builders["schatten_adaptive"] = lambda layers, lr: optimizers.schatten_adaptive(layers, lr)
     return builders
 
 
@@ -162,7 +173,8 @@ def run_comparison(problem, T: int, tune_seeds, eval_seeds, *, start=None, metho
 
 
 def learning_rate_grid(label: str, problem, centre: float, factors) -> list:
-    """One method's grid: ``centre * factors``; AdamW's is rescaled by ``1/sqrt(max(m, n))``.
+    """One method's grid: ``centre * factors``; AdamW's and Sophia's (per-entry steps of size at
+    most the rate) are rescaled by ``1/sqrt(max(m, n))``.
 
     An LMO step of radius ``r`` on an ``m x n`` spectral-norm layer has Frobenius length
     about ``r sqrt(min(m, n))``; an AdamW step of rate ``a`` (per-entry size about ``a``) has
@@ -170,7 +182,7 @@ def learning_rate_grid(label: str, problem, centre: float, factors) -> list:
     distances, so the same factors bracket both methods' best rates.
     """
     scale = 1.0
-    if label == "adamw":
+    if label in ("adamw", "sophia"):
         scale = 1.0 / np.sqrt(max(max(layer.shape) for layer in problem.layers))
     return [float(centre * scale * factor) for factor in factors]
 

@@ -143,7 +143,11 @@ def _build_optimizer(problem, name: str, lr, options: dict, where: str):
         raise ValueError(f"{where}.options.lr: give the learning rate as {where}.lr (a number or \"theory\")")
     step = 1e-3 if lr == "theory" else lr
     try:
-        return optimizers.get(name, problem.layers, lr=step, **options)
+        optimizer = optimizers.get(name, problem.layers, lr=step, **options)
+        check_problem = getattr(optimizer, "check_problem", None)
+        if check_problem is not None:  # Sophia's curvature, the Schatten method's activations
+            check_problem(problem)
+        return optimizer
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: {error}") from None
 
