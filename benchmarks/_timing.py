@@ -30,6 +30,25 @@ def best_time(function, *args, repeats: int = 5, min_seconds: float = 0.05) -> f
     return best
 
 
+def per_call(function, min_seconds: float) -> float:
+    """Mean wall time of ``function()`` over enough calls to last ``min_seconds``, after one
+    untimed call.
+
+    The untimed call absorbs the switch between BLAS libraries: NumPy and numba (through
+    SciPy) link two OpenBLAS copies, and the threads of the one used last keep spinning for
+    a while after its work, taking a core from the other: the first call after a switch ran
+    up to 25% slower on 2 cores (two identical D-Muon cases: 223 and 166 ms a step).
+    """
+    function()
+    calls, start = 0, time.perf_counter()
+    while True:
+        function()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls
+
+
 def gemm_gflops(n: int, repeats: int = 5) -> float:
     """Measured float64 GEMM throughput of ``numpy.matmul`` on ``n x n`` matrices."""
     rng = np.random.default_rng(0)

@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import table  # noqa: E402
+from _timing import per_call, table  # noqa: E402
 
 from nalr_theory import optimizers  # noqa: E402
 from nalr_theory.geometry import Layer  # noqa: E402
@@ -36,25 +35,6 @@ from nalr_theory.optimizers import _kernels  # noqa: E402
 
 TARGET = 1.2  # LANTON's per-step cost over its base (optimizers issue)
 MODELS = {"small (8 x 32x32)": ((32, 32), 8), "large (4 x 512x512)": ((512, 512), 4)}
-
-
-def per_call(function, min_seconds: float) -> float:
-    """Mean wall time of ``function()`` over enough calls to last ``min_seconds``, after one
-    untimed call.
-
-    The untimed call absorbs the switch between BLAS libraries: NumPy and numba (through
-    SciPy) link two OpenBLAS copies, and the threads of the one used last keep spinning for
-    a while after its work, taking a core from the other: the first call after a switch ran
-    up to 25% slower on 2 cores (two identical D-Muon cases: 223 and 166 ms a step).
-    """
-    function()
-    calls, start = 0, time.perf_counter()
-    while True:
-        function()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed / calls
 
 
 def paired(functions: list, rounds: int, min_seconds: float) -> list[float]:

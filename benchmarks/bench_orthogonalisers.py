@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import table  # noqa: E402
+from _timing import per_call, table  # noqa: E402
 
 from nalr_theory import optimizers, problems, theory  # noqa: E402
 from nalr_theory.experiments.constants import theorem_constants  # noqa: E402
@@ -126,14 +126,7 @@ def relative_times(functions: dict, rounds: int, min_seconds: float) -> dict:
         function()  # warm-up
     for _ in range(rounds):
         for label, function in functions.items():
-            calls, start = 0, time.perf_counter()
-            while True:
-                function()
-                calls += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_seconds:
-                    break
-            best[label] = min(best[label], elapsed / calls)
+            best[label] = min(best[label], per_call(function, min_seconds))
     return best
 
 

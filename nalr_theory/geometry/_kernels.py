@@ -612,6 +612,8 @@ def gram_products(Z):
 # ``base_norms`` (Frobenius at q = 2, the spectral LMO / polar factor at q = inf)
 
 _schatten_spectrum_norm = njit(cache=True)(_spectrum_norm_py)
+#: ``by_code.spectrum_norm``'s twin (the same function compiled)
+spectrum_norm = _schatten_spectrum_norm
 _schatten_lmo_from_svd = njit(cache=True)(_lmo_from_svd_py)
 _schatten_sharp_from_svd = njit(cache=True)(_sharp_from_svd_py)
 

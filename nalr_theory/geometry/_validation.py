@@ -42,6 +42,16 @@ def as_matrix(value, name: str, *, allow_vector: bool = False) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def shape_or_own(shape, own) -> tuple[int, int]:
+    """``shape`` checked by :func:`as_shape`, or a norm's ``own`` shape when ``shape`` is ``None``
+    (``ValueError`` naming ``shape`` when the norm was built without one)."""
+    if shape is None:
+        if own is None:
+            raise ValueError("shape: this norm was built without a shape; pass one")
+        return own
+    return as_shape(shape)
+
+
 def as_shape(shape, name: str = "shape") -> tuple[int, int]:
     """Return ``shape`` as ``(m, n)`` with positive ints; ``(n,)`` is read as ``(n, 1)``."""
     try:

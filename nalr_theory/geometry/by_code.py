@@ -65,3 +65,15 @@ def schatten_lmo(G: np.ndarray, q: float) -> np.ndarray:
 def schatten_sharp(G: np.ndarray, q: float) -> np.ndarray:
     """The sharp direction ``U diag(s^(1/(q-1))) V^T`` for ``q in [2, inf]``."""
     return _schatten._sharp(G, q)
+
+
+def singular_values(X: np.ndarray) -> np.ndarray:
+    """The singular values of ``X`` in decreasing order."""
+    return np.linalg.svd(X, compute_uv=False)
+
+
+def spectrum_norm(s: np.ndarray, q: float) -> float:
+    """``(sum_i s_i^q)^(1/q)`` of a decreasing spectrum ``s`` (``q = inf``: ``s[0]``): the Schatten
+    norm of any matrix with those singular values."""
+    return _schatten._spectrum_norm(s, q)
+

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_matrix, as_positive, as_shape
+from ._validation import as_matrix, as_positive, as_shape, shape_or_own
 from .base_norms import BASE_NORMS, SPECTRAL
 from .newton_schulz import NS_EPS, _iterate, ns_coefficients
 from .nuclear_quadrature import gauss_upper, gram_products, radau_lower
@@ -127,21 +127,14 @@ class Norm:
         products = gram_products(G)
         return self.radius * radau_lower(*products), self.radius * gauss_upper(*products)
 
-    def _shape_for(self, shape) -> tuple[int, int]:
-        if shape is None:
-            if self.shape is None:
-                raise ValueError("shape: this norm was built without a shape; pass one")
-            return self.shape
-        return as_shape(shape)
-
     def constants(self, shape=None) -> tuple[float, float, float]:
         """``(a, b, rho)`` with ``||Z||_{r,*} <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_{r,*}``."""
-        a, b = BASE_NORMS[self.base].equivalence(self._shape_for(shape))
+        a, b = BASE_NORMS[self.base].equivalence(shape_or_own(shape, self.shape))
         return self.radius * a, b / self.radius, a * b
 
     def attaining(self, shape=None) -> dict[str, np.ndarray]:
         """Matrices attaining each inequality: ``{"a": Z_a, "b": Z_b}``."""
-        dims = self._shape_for(shape)
+        dims = shape_or_own(shape, self.shape)
         base = BASE_NORMS[self.base]
         return {"a": base.attain_a(dims), "b": base.attain_b(dims)}
 

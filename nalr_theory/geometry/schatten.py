@@ -76,7 +76,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._validation import as_matrix, as_positive, as_shape
+from ._validation import as_matrix, as_positive, as_shape, shape_or_own
 from .base_norms import frobenius_lmo, frobenius_primal, rank_tolerance, spectral_lmo
 
 __all__ = [
@@ -322,20 +322,13 @@ class SchattenNorm:
         G = self._check(G, "G")
         return -float(np.sum(G * self.lmo(G)))
 
-    def _shape_for(self, shape) -> tuple[int, int]:
-        if shape is None:
-            if self.shape is None:
-                raise ValueError("shape: this norm was built without a shape; pass one")
-            return self.shape
-        return as_shape(shape)
-
     def constants(self, shape=None) -> tuple[float, float, float]:
         """``(a, b, rho)`` with ``||Z||_{r,*} <= a ||Z||_F`` and ``||Z||_F <= b ||Z||_{r,*}``
         (``a_r = r a``, ``b_r = b / r``, ``rho = a b`` as in :func:`schatten_constants`)."""
-        a, b, rho = schatten_constants(self._shape_for(shape), self.q)
+        a, b, rho = schatten_constants(shape_or_own(shape, self.shape), self.q)
         return self.radius * a, b / self.radius, rho
 
     def attaining(self, shape=None) -> dict[str, np.ndarray]:
         """Matrices attaining each inequality: ``{"a": Z_a, "b": Z_b}`` (see
         :func:`schatten_attaining`)."""
-        return schatten_attaining(self._shape_for(shape), self.q)
+        return schatten_attaining(shape_or_own(shape, self.shape), self.q)

@@ -32,8 +32,9 @@ Sophia (elementwise; not an LMO method)
     ``D = -clip(B / max(gamma h, eps), c)``, an inexact LMO of the ``max_abs`` ball of radius
     ``c`` with ``kappa_lo = -<B, D> / (c ||B||_1)`` and ``kappa_hi = max |D| / c``.
 Schatten-q (the adaptive geometry)
-    ``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}``, ``q* = q / (q - 1)``, ``r(q) = 2q / (q - 2)``;
-    ``q_t = argmax`` over the grid (first, i.e. smallest, within ``1e-12`` relative of the best).
+    ``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}``, ``q* = q / (q - 1)``, ``r(q) = 2q / (q - 2)``, from
+    the two spectra (optionally EMA'd); ``q_t = argmax`` over the grid (first, i.e. smallest,
+    within ``1e-12`` relative of the best), optionally refined by golden section in ``1/q``.
 LANTON
     ``n_t = c ||Z_t||_*^2`` with ``(Z_t, c)`` from the estimator; ``H_t = n_t`` at the first
     sample, ``beta2 H_{t-1} + (1 - beta2) n_t`` afterwards; per group
@@ -254,19 +255,20 @@ def schatten_exponents(q):
     return q / (q - 1.0), 2.0 * q / (q - 2.0)
 
 
-def schatten_criterion(G, A, q):
-    """``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}``: the guaranteed decrease of the one-layer
-    surrogate ``||X A - Y||_F^2 / (2N)`` per unit ``S_q`` step is ``N J(q)^2 / 2``."""
+def schatten_criterion(singular_G, singular_A, q):
+    """``J(q) = ||G||_{S_q*} / ||A||_{S_r(q)}`` from the decreasing spectra of ``G`` and ``A``: the
+    guaranteed decrease of the one-layer surrogate ``||X A - Y||_F^2 / (2N)`` per unit ``S_q``
+    step is ``N J(q)^2 / 2``."""
     dual_exponent, holder = schatten_exponents(q)
-    return geo.schatten_norm(G, dual_exponent) / geo.schatten_norm(A, holder)
+    return geo.spectrum_norm(singular_G, dual_exponent) / geo.spectrum_norm(singular_A, holder)
 
 
-def select_schatten(G, A, grid):
+def select_schatten(singular_G, singular_A, grid):
     """``(index, J)``: the grid index of ``argmax_q J(q)`` (the first within ``1e-12`` relative of
     the best, so ties go to the smallest ``q`` of an increasing grid) and ``J`` on the grid."""
     values = np.empty(grid.shape[0])
     for i in range(grid.shape[0]):
-        values[i] = schatten_criterion(G, A, grid[i])
+        values[i] = schatten_criterion(singular_G, singular_A, grid[i])
     best = np.max(values)
     for i in range(grid.shape[0]):
         if values[i] >= best * (1.0 - 1e-12):
@@ -274,10 +276,43 @@ def select_schatten(G, A, grid):
     return 0, values
 
 
+def refine_schatten(singular_G, singular_A, grid, index, iterations):
+    """``q`` maximising ``J`` between the grid neighbours of ``grid[index]``: golden-section search
+    in ``u = 1/q`` (``q = inf`` is ``u = 0``), kept only if it beats the grid's best."""
+    u_low = 1.0 / grid[index + 1] if index + 1 < grid.shape[0] else 1.0 / grid[index]
+    u_high = 1.0 / grid[index - 1] if index > 0 else 1.0 / grid[index]
+    best_q, best_J = grid[index], schatten_criterion(singular_G, singular_A, grid[index])
+    ratio = 0.5 * (np.sqrt(5.0) - 1.0)
+    for _ in range(iterations):
+        left, right = u_high - ratio * (u_high - u_low), u_low + ratio * (u_high - u_low)
+        q_left = np.inf if left == 0.0 else 1.0 / left
+        q_right = np.inf if right == 0.0 else 1.0 / right
+        J_left = schatten_criterion(singular_G, singular_A, q_left)
+        J_right = schatten_criterion(singular_G, singular_A, q_right)
+        if J_left > best_J:
+            best_q, best_J = q_left, J_left
+        if J_right > best_J:
+            best_q, best_J = q_right, J_right
+        if J_left >= J_right:  # the maximum of a unimodal J lies in [u_low, right]
+            u_high = right
+        else:
+            u_low = left
+    return best_q
+
+
+def spectrum_ema(previous, spectrum, rate):
+    """``rate * previous + (1 - rate) * spectrum``; the spectrum itself when the two lengths
+    differ (the first selection, or a new batch size)."""
+    if previous.shape[0] != spectrum.shape[0]:
+        return spectrum.copy()
+    return rate * previous + (1.0 - rate) * spectrum
+
+
 #: every rule, in dependency order (``_kernels`` compiles them in this order)
 RULES = (
     "momentum", "nesterov", "momentum_mass", "decoupled_step", "conditional_gradient_step", "pairing_dual",
     "update_rms", "adamw_moments", "adamw_direction", "polar_factor", "normuon_direction", "gram_nuclear_norm",
     "dual_value", "noise_sample", "noise_ema", "group_weights", "is_refresh_step", "curvature_ema",
-    "sophia_direction", "schatten_exponents", "schatten_criterion", "select_schatten",
+    "sophia_direction", "schatten_exponents", "schatten_criterion", "select_schatten", "refine_schatten",
+    "spectrum_ema",
 )

@@ -22,7 +22,10 @@ Algorithm (rules: ``rules.select_schatten``, ``rules.schatten_criterion``; step 
     Drusvyatskiy. Vectors (shape ``(n, 1)``) have one singular value, so every ``q`` gives
     the ``l2`` step; they are not adapted (``q`` recorded as nan).
 
-    The default grid, in the source's ``p = q - 1``, is ``{1, 1.5, 2, 3, 4, 6, 8, 16, 32, inf}``.
+    The default grid, in the source's ``p = q - 1``, is ``{1, 1.5, 2, 3, 4, 6, 8, 16, 32, inf}``;
+    ``refine=True`` then searches between the grid neighbours of the best ``q`` (golden section
+    in ``1/q``, 40 iterations), and ``spectral_ema = b`` replaces the two spectra by their
+    EMAs ``b s_prev + (1 - b) s`` over the selections (the source's "spectral momentum").
     A problem must provide ``activations`` (``record.activations`` of its oracle); otherwise
     ``activations="isotropic"`` takes ``A = I``, with which ``J(q) <= J(2)`` for every ``q``
     (the power-mean inequality): Frobenius is always chosen, so on such problems the method
@@ -46,9 +49,11 @@ References
 
 Decisions (choices of this package; the sources leave them open)
     The criterion reads the raw gradient (as the blog), exact SVDs instead of the blog's
-    sampled spectra, no spectral EMA, a grid rather than a line search, ``radius = 1``
-    (a number; the learning-rate scaling across ``q`` is open in the sources), and
-    ``beta = 0.95`` with Nesterov like Muon.
+    sampled spectra, no spectral EMA by default, a grid (the refinement searches ``1/q``
+    rather than the source's ``log p``, so that ``q = inf`` is an end of a bounded interval),
+    ``radius = 1`` (a number; the learning-rate scaling across ``q`` is open in the sources,
+    and the source's "RMS-matched" radius is not offered), and ``beta = 0.95`` with Nesterov
+    like Muon.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ from .layer_loop import LayerLoopOptimizer
 from .schedules import Schedule
 from . import rules
 
+#: golden-section iterations of ``refine=True`` (the bracket shrinks by 0.618 each: ~1e-8 after 40)
+REFINE_ITERATIONS = 40
 #: the source's grid in ``p = q - 1``
 DEFAULT_GRID_P = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, math.inf)
 FORMS_OF_STEP = ("lmo", "sharp")
@@ -85,6 +92,8 @@ class SchattenConfig:
     form: str = "lmo"
     radius: float = 1.0
     activations: str = "problem"
+    refine: bool = False
+    spectral_ema: float = 0.0
     method: str = "schatten_adaptive"
     estimator: None = None
     adaptive: bool = False
@@ -99,6 +108,8 @@ class SchattenOptions(NamedTuple):
     nesterov: bool
     weight_decay: float
     sharp: bool
+    refine: int          # golden-section iterations after the grid (0: the grid only)
+    spectral_ema: float  # EMA rate of the two spectra between selections (0: none)
 
 
 class SchattenDiagnostics(NamedTuple):
@@ -118,11 +129,14 @@ class SchattenDiagnostics(NamedTuple):
 
 
 class SchattenState(NamedTuple):
-    """The state after ``step`` steps: ``momentum`` per layer and the current ``q`` per layer."""
+    """The state after ``step`` steps: ``momentum`` and the current ``q`` per layer, and the
+    (EMA'd) singular values of the gradient and the activations at the last selection
+    (``spectra[name] = (s_G, s_A)``, empty arrays before the first)."""
 
     step: int
     momentum: dict
     q: np.ndarray
+    spectra: dict
     diagnostics: SchattenDiagnostics
 
 
@@ -135,7 +149,8 @@ class SchattenAdaptive(LayerLoopOptimizer):
         super().__init__(layers, config, backend)
         self.momentum_value = config.beta
         self.options = SchattenOptions(config.momentum_form == "heavy_ball", config.nesterov, config.weight_decay,
-                                       config.form == "sharp")
+                                       config.form == "sharp", REFINE_ITERATIONS if config.refine else 0,
+                                       config.spectral_ema)
         self.grid = np.array(config.grid, dtype=np.float64)
         self.is_matrix = np.array([shape[1] > 1 and shape[0] > 1 for shape in self.layout.shapes])
 
@@ -150,8 +165,10 @@ class SchattenAdaptive(LayerLoopOptimizer):
             self.layout.check_tree(params, "params")
         p = len(self.layout)
         nan = np.full(p, np.nan)
-        return SchattenState(0, {name: np.zeros(shape) for name, shape in zip(self.layout.names, self.layout.shapes)},
-                             nan.copy(), SchattenDiagnostics(np.ones(p), *(nan.copy() for _ in range(7)), np.zeros(p)))
+        names, shapes = self.layout.names, self.layout.shapes
+        return SchattenState(0, {name: np.zeros(shape) for name, shape in zip(names, shapes)}, nan.copy(),
+                             {name: (np.zeros(0), np.zeros(0)) for name in names},
+                             SchattenDiagnostics(np.ones(p), *(nan.copy() for _ in range(7)), np.zeros(p)))
 
     def check_state(self, state) -> SchattenState:
         """Raise ``ValueError`` (``state: ...``) unless ``state`` belongs to this optimizer."""
@@ -162,6 +179,8 @@ class SchattenAdaptive(LayerLoopOptimizer):
         self.check_tree_field(state, "momentum", state.momentum, dict(zip(self.layout.names, self.layout.shapes)))
         if np.shape(state.q) != (len(self.layout),):
             raise ValueError(f"state: q must have shape ({len(self.layout)},)")
+        if not isinstance(state.spectra, dict) or set(state.spectra) != set(self.layout.names):
+            raise ValueError("state: spectra does not match this optimizer's layers")
         return state
 
     def check_inputs(self, t: int, inputs: dict) -> dict:
@@ -196,7 +215,7 @@ class SchattenAdaptive(LayerLoopOptimizer):
         select = activations is not None
         functions = self.step_functions
         p = len(self.layout)
-        momentum, updates = {}, {}
+        momentum, updates, spectra = {}, {}, {}
         q_new = np.array(state.q, dtype=np.float64)
         J, J_sgd, J_muon, rms = (np.full(p, np.nan) for _ in range(4))
         step = lr * self.config.radius
@@ -209,15 +228,16 @@ class SchattenAdaptive(LayerLoopOptimizer):
             else:
                 A = activations[name] if select else np.eye(G.shape[1])
                 q_use, refresh = (q_new[l] if not select else np.nan), select
-            momentum[name], q, updates[name], J[l], J_sgd[l], J_muon[l] = functions.schatten_step(
-                state.momentum[name], G, X, A, q_use, refresh, beta, step, self.options, self.grid)
-            if not (select and self.is_matrix[l]):
-                J[l] = J_sgd[l] = J_muon[l] = np.nan  # no activations (or a vector): nothing measured
+            spectrum_G, spectrum_A = state.spectra[name]
+            momentum[name], q, updates[name], spectrum_G, spectrum_A, (J[l], J_sgd[l], J_muon[l]) = \
+                functions.schatten_step(state.momentum[name], G, X, A, q_use, refresh, beta, step, self.options,
+                                        self.grid, spectrum_G, spectrum_A)
+            spectra[name] = (spectrum_G, spectrum_A)
             q_new[l] = q if self.is_matrix[l] else np.nan
             rms[l] = rules.update_rms(updates[name])
         diagnostics = SchattenDiagnostics(np.ones(p), np.full(p, np.nan), np.full(p, step), rms, q_new.copy(), J,
                                           J_sgd, J_muon, np.full(p, float(select)))
-        return updates, SchattenState(t, momentum, q_new, diagnostics)
+        return updates, SchattenState(t, momentum, q_new, spectra, diagnostics)
 
     # -- the problem's activations --------------------------------------------------------------
 
@@ -258,7 +278,7 @@ def _grid(grid) -> tuple:
 
 def schatten_adaptive(layers, lr=0.02, *, beta=0.95, nesterov=True, momentum_form="ema", weight_decay=0.0,
                       grid=None, every=1, freeze_after=None, form="lmo", radius=1.0, activations="problem",
-                      backend="reference") -> SchattenAdaptive:
+                      refine=False, spectral_ema=0.0, backend="reference") -> SchattenAdaptive:
     """The adaptive Schatten-q method on ``layers``; ``grid`` in ``q`` (default the source's grid
     ``p + 1``), ``every`` the selection period, ``freeze_after`` the last selection step."""
     layers = build_layers(layers)
@@ -280,6 +300,8 @@ def schatten_adaptive(layers, lr=0.02, *, beta=0.95, nesterov=True, momentum_for
         form=check_choice(form, "form", FORMS_OF_STEP),
         radius=check_real(radius, "radius", low=0.0, low_open=True),
         activations=check_choice(activations, "activations", ACTIVATIONS),
+        refine=check_bool(refine, "refine"),
+        spectral_ema=check_real(spectral_ema, "spectral_ema", low=0.0, high=1.0, high_open=True),
     )
     return SchattenAdaptive(layers, config, backend)
 

@@ -131,12 +131,23 @@ class Cosine(Schedule):
     warmup_steps: int = 0
 
     def __call__(self, t: int) -> float:
-        if t <= self.warmup_steps:
-            return self.peak * t / self.warmup_steps
-        if t > self.horizon:
-            return self.final
-        done = (t - self.warmup_steps - 1) / (self.horizon - self.warmup_steps)
-        return self.final + (self.peak - self.final) * 0.5 * (1.0 + math.cos(math.pi * done))
+        return _warmup_then_decay(self, t, cosine_factor, None)
+
+
+def _warmup_then_decay(schedule, t: int, factor, shape) -> float:
+    """Cosine's and UBA's shared frame: linear warmup, ``final + (peak - final) factor(s)`` with
+    ``s = (t - warmup_steps - 1) / (horizon - warmup_steps)`` up to the horizon, ``final`` after."""
+    if t <= schedule.warmup_steps:
+        return schedule.peak * t / schedule.warmup_steps
+    if t > schedule.horizon:
+        return schedule.final
+    done = (t - schedule.warmup_steps - 1) / (schedule.horizon - schedule.warmup_steps)
+    return schedule.final + (schedule.peak - schedule.final) * factor(done, shape)
+
+
+def cosine_factor(progress: float, unused=None) -> float:
+    """``(1 + cos(pi progress)) / 2``: 1 at ``progress = 0``, 0 at ``progress = 1``."""
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def uba_factor(progress: float, phi: float) -> float:
@@ -144,7 +155,7 @@ def uba_factor(progress: float, phi: float) -> float:
     1 at ``progress = 0``, 0 at ``progress = 1``, strictly decreasing for every ``phi > 0``
     (the denominator lies between ``phi`` and 2), and exactly ``u`` (cosine) at ``phi = 2``.
     Plain ``math``, so numba compiles this same function."""
-    u = 0.5 * (1.0 + math.cos(math.pi * progress))
+    u = 0.5 * (1.0 + math.cos(math.pi * progress))  # cosine_factor, written out for numba
     return 2.0 * u / (phi + (2.0 - phi) * u)
 
 
@@ -169,12 +180,7 @@ class UBA(Schedule):
                 f"phi={self.phi!r}, warmup_steps={self.warmup_steps!r})")
 
     def __call__(self, t: int) -> float:
-        if t <= self.warmup_steps:
-            return self.peak * t / self.warmup_steps
-        if t > self.horizon:
-            return self.final
-        done = (t - self.warmup_steps - 1) / (self.horizon - self.warmup_steps)
-        return self.final + (self.peak - self.final) * uba_factor(done, self.phi)
+        return _warmup_then_decay(self, t, uba_factor, self.phi)
 
 
 @dataclass(frozen=True)

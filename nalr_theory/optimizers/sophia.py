@@ -6,8 +6,7 @@ Problem
     every ``k`` steps. Sophia is not an LMO method; it sits next to AdamW as a baseline and
     treats every layer alike, elementwise.
 
-Algorithm (rules: ``rules.is_refresh_step``, ``rules.curvature_ema``, ``rules.sophia_direction``;
-step ``steps.sophia_step``)
+Algorithm (rules: ``is_refresh_step``, ``curvature_ema``, ``sophia_direction``; ``steps.sophia_step``)
     ``B_t = beta1 B_{t-1} + (1 - beta1) G_t`` (``B_0 = 0``, no bias correction unless
     ``bias_correction=True``); at the refresh steps ``t = 1, k+1, 2k+1, ...``
     (``first_refresh="t1"``, the paper) or ``t = k+1, 2k+1, ...`` (``"after_k"``, the
@@ -21,7 +20,11 @@ step ``steps.sophia_step``)
     products, also unbiased with lower variance; ``probes`` averaged), ``"gnb"`` (Sophia-G:
     Gauss-Newton-Bartlett, ``N_b ghat * ghat`` with ``ghat`` the gradient of the loss at labels
     sampled from the model) and ``"exact"`` (the problem's exact Hessian diagonal: theory runs,
-    and the target the two estimators' tracking error is measured against). The problem
+    and the target the two estimators' tracking error is measured against). Sophia-G uses
+    the whole data set by default; ``fresh_batch = B`` draws a fresh minibatch of ``B``
+    examples per estimate and ``clip_sampled = c`` clips the sampled gradient ``ghat`` (all
+    layers together) to norm ``c`` first, as the official training code does (with
+    ``c = 1``). The problem
     must declare the capability (``hvp``, ``gnb``, ``hess_diag``); a missing one is a
     ``ValueError`` naming it. In a simulation the probes and sampled labels are drawn from
     the seed's generator after the step's oracle sample.
@@ -99,6 +102,8 @@ class SophiaConfig:
     probes: int = 1
     first_refresh: str = "t1"
     bias_correction: bool = False
+    fresh_batch: int | None = None
+    clip_sampled: float | None = None
     method: str = "sophia"
     estimator: None = None
     adaptive: bool = False
@@ -224,7 +229,15 @@ class Sophia(LayerLoopOptimizer):
         if config.curvature == "exact":
             return problem.hess_diag(params)
         if config.curvature == "gnb":
-            return problem.gnb(params, rng)
+            estimate = problem.gnb(params, rng, config.fresh_batch)
+            if config.clip_sampled is None:
+                return estimate
+            # hhat = N_b ghat * ghat, so ||ghat||^2 = sum(hhat) / N_b over every layer; the
+            # official code clips that norm (torch's clip_grad_norm_) before squaring
+            batch = config.fresh_batch if config.fresh_batch is not None else problem.dataset_size
+            squared_norm = sum(float(np.sum(value)) for value in estimate.values()) / batch
+            factor = min(1.0, config.clip_sampled ** 2 / squared_norm) if squared_norm > 0 else 1.0
+            return {name: value * factor for name, value in estimate.items()}
         names, shapes = self.layout.names, self.layout.shapes
         total = {name: np.zeros(shape) for name, shape in zip(names, shapes)}
         for _ in range(config.probes):
@@ -248,7 +261,7 @@ class Sophia(LayerLoopOptimizer):
 
 def sophia(layers, lr, *, beta1=0.96, beta2=0.99, gamma=None, eps=1e-12, k=10, clip=1.0, weight_decay=0.0,
            curvature="hutchinson", hvp="full", probes=1, first_refresh="t1", bias_correction=False,
-           backend="reference") -> Sophia:
+           fresh_batch=None, clip_sampled=None, backend="reference") -> Sophia:
     """Sophia on ``layers`` (every layer elementwise); ``lr`` a number or schedule (required).
 
     ``gamma`` defaults to 0.01 for ``curvature="hutchinson"`` and 0.05 for ``"gnb"`` and
@@ -262,6 +275,10 @@ def sophia(layers, lr, *, beta1=0.96, beta2=0.99, gamma=None, eps=1e-12, k=10, c
         raise ValueError(f"k: expected an integer >= 1 (the refresh period), got {k!r}")
     if isinstance(probes, bool) or not isinstance(probes, (int, np.integer)) or probes < 1:
         raise ValueError(f"probes: expected an integer >= 1, got {probes!r}")
+    if fresh_batch is not None and (isinstance(fresh_batch, bool) or not isinstance(fresh_batch, (int, np.integer))
+                                    or fresh_batch < 1):
+        raise ValueError(f"fresh_batch: expected None or an integer >= 1 (examples per Sophia-G estimate), "
+                         f"got {fresh_batch!r}")
     config = SophiaConfig(
         lr=learning_rate(lr, "lr"),
         beta1=check_real(beta1, "beta1", low=0.0, high=1.0, high_open=True),
@@ -276,6 +293,9 @@ def sophia(layers, lr, *, beta1=0.96, beta2=0.99, gamma=None, eps=1e-12, k=10, c
         probes=int(probes),
         first_refresh=check_choice(first_refresh, "first_refresh", FIRST_REFRESH),
         bias_correction=check_bool(bias_correction, "bias_correction"),
+        fresh_batch=None if fresh_batch is None else int(fresh_batch),
+        clip_sampled=None if clip_sampled is None else check_real(clip_sampled, "clip_sampled", low=0.0,
+                                                                   low_open=True),
     )
     return Sophia(layers, config, backend)
 

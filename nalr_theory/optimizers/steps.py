@@ -102,23 +102,27 @@ def sophia_step(B_previous, h_previous, G, X, estimate, refresh, t, lr, options)
     return B, h, rules.decoupled_step(D, X, lr, options.weight_decay), win_rate, kappa_lo, kappa_hi
 
 
-def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options, grid):
-    """The adaptive Schatten-q step on one layer: ``(B_t, q_t, update, J(q_t), J(2), J(inf))``.
+def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options, grid, spectrum_G, spectrum_A):
+    """The adaptive Schatten-q step on one layer: ``(B_t, q_t, update, spectra, J(q_t), J(2), J(inf))``.
 
-    Momentum as :func:`lmo_step`; at a refresh ``q_t`` maximises ``J(q)`` over ``grid`` from
-    the gradient and the layer's activations ``A`` (else ``q_{t-1}``); then the step
-    ``s lmo_{S_q}(U_t)`` (``sharp``: ``-s U diag(s^(1/(q-1))) V^T``) with decoupled decay.
+    Momentum as :func:`lmo_step`; at a refresh the spectra of ``G`` and of the activations ``A``
+    (EMA'd with ``options.spectral_ema``) give ``q_t = argmax_grid J`` (refined when
+    ``options.refine > 0``), else ``q_t = q_{t-1}``; then the step ``s lmo_{S_q}(U_t)``
+    (``sharp``: ``-s U diag(s^(1/(q-1))) V^T``) with decoupled decay.
     """
     B = rules.momentum(B_previous, G, beta, options.heavy_ball)
     U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
-    q = q_previous
+    q, J = q_previous, (np.nan, np.nan, np.nan)  # J is measured at refreshes only
     if refresh:
-        index, criterion = rules.select_schatten(G, A, grid)
-        q = grid[index]
+        spectrum_G = rules.spectrum_ema(spectrum_G, geo.singular_values(G), options.spectral_ema)
+        spectrum_A = rules.spectrum_ema(spectrum_A, geo.singular_values(A), options.spectral_ema)
+        index, _ = rules.select_schatten(spectrum_G, spectrum_A, grid)
+        q = rules.refine_schatten(spectrum_G, spectrum_A, grid, index, options.refine) if options.refine > 0 \
+            else grid[index]
+        J = (rules.schatten_criterion(spectrum_G, spectrum_A, q), rules.schatten_criterion(spectrum_G, spectrum_A, 2.0),
+             rules.schatten_criterion(spectrum_G, spectrum_A, np.inf))
     D = -geo.schatten_sharp(U, q) if options.sharp else geo.schatten_lmo(U, q)
-    update = rules.decoupled_step(D, X, step, options.weight_decay)
-    return B, q, update, rules.schatten_criterion(G, A, q), rules.schatten_criterion(G, A, 2.0), \
-        rules.schatten_criterion(G, A, np.inf)
+    return B, q, rules.decoupled_step(D, X, step, options.weight_decay), spectrum_G, spectrum_A, J
 
 
 #: every step, for ``_kernels``

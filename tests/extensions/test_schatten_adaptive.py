@@ -13,15 +13,24 @@ from nalr_theory.optimizers import rules
 GRID = np.array([2.0, 2.5, 3.0, 4.0, 5.0, 7.0, 9.0, 17.0, 33.0, np.inf])
 
 
+def singular(M):
+    return np.linalg.svd(M, compute_uv=False)
+
+
+def select(G, A, grid=GRID):
+    """``rules.select_schatten`` on the spectra of ``G`` and ``A``."""
+    return rules.select_schatten(singular(G), singular(A), grid)
+
+
 def test_isotropic_both_is_an_exact_tie_broken_to_q2():
     k = 4
-    index, J = rules.select_schatten(np.eye(k), np.eye(k), GRID)
+    index, J = select(np.eye(k), np.eye(k))
     np.testing.assert_allclose(J, np.sqrt(k), rtol=1e-14)
     assert GRID[index] == 2.0
 
 
 def test_low_stable_rank_activations_favour_muon():
-    index, J = rules.select_schatten(np.eye(2), np.diag([1.0, 0.0]), GRID)
+    index, J = select(np.eye(2), np.diag([1.0, 0.0]))
     assert J[0] == pytest.approx(np.sqrt(2)) and J[-1] == pytest.approx(2.0)
     assert GRID[index] == np.inf and np.all(np.diff(J) > 0)  # rank-one A: J increases in q
 
@@ -29,7 +38,7 @@ def test_low_stable_rank_activations_favour_muon():
 def test_rank_one_gradient_favours_sgd():
     rng = np.random.default_rng(0)
     G = np.outer(rng.standard_normal(4), rng.standard_normal(3))
-    index, J = rules.select_schatten(G, rng.standard_normal((3, 7)), GRID)
+    index, J = select(G, rng.standard_normal((3, 7)))
     assert GRID[index] == 2.0 and np.all(np.diff(J) < 0)
 
 
@@ -37,11 +46,11 @@ def test_rank_one_gradient_favours_sgd():
 def test_isotropic_activations_never_beat_frobenius(shape):
     rng = np.random.default_rng(1)
     G = rng.standard_normal(shape)
-    _, J = rules.select_schatten(G, np.eye(shape[1]), GRID)
+    _, J = select(G, np.eye(shape[1]))
     assert np.all(J[1:] < J[0])  # strict for a generic gradient
     if shape[0] >= shape[1]:  # flat spectrum and d_out >= d_in: an exact tie
         Q = np.linalg.qr(rng.standard_normal(shape))[0]
-        _, J = rules.select_schatten(Q, np.eye(shape[1]), GRID)
+        _, J = select(Q, np.eye(shape[1]))
         np.testing.assert_allclose(J, J[0], rtol=1e-13)
 
 
@@ -56,7 +65,7 @@ def test_the_guaranteed_decrease_is_a_lower_bound_on_random_features(spectrum):
     for q in GRID:
         d = geometry.schatten_lmo(G, q)
         exact = np.sum(G * d) ** 2 * N / (2 * np.sum((d @ A) ** 2))
-        guaranteed = N * rules.schatten_criterion(G, A, q) ** 2 / 2
+        guaranteed = N * rules.schatten_criterion(singular(G), singular(A), q) ** 2 / 2
         assert guaranteed <= exact * (1 + 1e-12)
         # and the line search really is exact: f(X + tau d) at its minimiser
         tau = -np.sum(G * d) * N / np.sum((d @ A) ** 2)
@@ -91,6 +100,25 @@ def test_end_point_recovery_sgd_and_muon():
         B = beta * B + (1 - beta) * grads["w"]
         x = x + lr * geometry.get_norm("spectral").lmo((1 - beta) * grads["w"] + beta * B)
     np.testing.assert_allclose(muon_like["w"], x, rtol=0, atol=1e-12)
+
+
+def test_refinement_never_loses_to_the_grid_and_finds_interior_maxima():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        G, A = rng.standard_normal((5, 4)) @ np.diag([1, 0.5, 0.2, 0.05]), rng.standard_normal((4, 12))
+        sG, sA = singular(G), singular(A)
+        index, J = rules.select_schatten(sG, sA, GRID)
+        q = rules.refine_schatten(sG, sA, GRID, index, 40)
+        assert rules.schatten_criterion(sG, sA, q) >= J[index]
+        dense = np.concatenate([1 / np.linspace(0.5, 1e-4, 4000), [np.inf]])
+        assert rules.schatten_criterion(sG, sA, q) >= np.max([rules.schatten_criterion(sG, sA, x) for x in dense]) \
+            * (1 - 1e-6)  # the grid bracket holds the global maximum on these (unimodal) examples
+
+
+def test_spectral_ema_averages_the_spectra_between_selections():
+    previous, new = np.array([3.0, 1.0]), np.array([1.0, 1.0])
+    np.testing.assert_allclose(rules.spectrum_ema(previous, new, 0.75), [2.5, 1.0])
+    assert np.array_equal(rules.spectrum_ema(np.zeros(0), new, 0.75), new)  # the first selection
 
 
 def test_freeze_after_fixes_q_and_every_spaces_selections():
@@ -136,6 +164,7 @@ def test_problems_without_activations_are_refused_unless_isotropic():
     (dict(grid=[1.5, 3.0]), "grid"), (dict(grid=[]), "grid"), (dict(grid="abc"), "grid"), (dict(every=0), "every"),
     (dict(freeze_after=0), "freeze_after"), (dict(form="dual"), "form"), (dict(radius=0.0), "radius"),
     (dict(activations="none"), "activations"), (dict(beta=1.0), "beta"), (dict(lr=-1.0), "lr"),
+    (dict(spectral_ema=1.0), "spectral_ema"), (dict(spectral_ema=-0.1), "spectral_ema"), (dict(refine=1), "refine"),
 ])
 def test_bad_options_name_the_parameter(options, name):
     options = dict(dict(lr=0.01), **options)
@@ -176,8 +205,8 @@ def stepwise_equality(problem, opt, T=200, seed=0):
     return worst
 
 
-@pytest.mark.parametrize("form", ["lmo", "sharp"])
-def test_numba_step_equals_reference_at_every_step(form):
+@pytest.mark.parametrize("options", [dict(form="lmo"), dict(form="sharp"), dict(refine=True, spectral_ema=0.9)])
+def test_numba_step_equals_reference_at_every_step(options):
     problem = problems.get("random_features", spectrum="spiked")
-    opt = optimizers.schatten_adaptive(problem.layers, 0.02, form=form, weight_decay=0.01)
+    opt = optimizers.schatten_adaptive(problem.layers, 0.02, weight_decay=0.01, **options)
     assert stepwise_equality(problem, opt) <= 1e-10

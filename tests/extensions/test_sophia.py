@@ -138,7 +138,8 @@ def test_estimator_the_problem_cannot_serve_names_the_capability():
     (dict(beta1=1.0), "beta1"), (dict(beta2=-0.1), "beta2"), (dict(k=0), "k"), (dict(k=2.5), "k"),
     (dict(gamma=0.0), "gamma"), (dict(eps=0.0), "eps"), (dict(clip=0.0), "clip"), (dict(curvature="adam"), "curvature"),
     (dict(hvp="diag"), "hvp"), (dict(probes=0), "probes"), (dict(first_refresh="t0"), "first_refresh"),
-    (dict(bias_correction=1), "bias_correction"),
+    (dict(bias_correction=1), "bias_correction"), (dict(fresh_batch=0), "fresh_batch"),
+    (dict(clip_sampled=0.0), "clip_sampled"),
 ])
 def test_bad_options_name_the_parameter(options, name):
     with pytest.raises(ValueError, match=f"^{name}:"):
@@ -160,3 +161,17 @@ def test_bad_curvature_inputs():
         opt.step(state, grads, hhat={"x": np.ones((2, 1))})
     with pytest.raises(ValueError, match="^state:"):
         opt.step("not a state", grads)
+
+
+def test_gnb_fresh_batch_and_clipped_sampled_gradient():
+    """``fresh_batch`` draws the estimate on a fresh minibatch; ``clip_sampled = c`` rescales
+    ``hhat = N_b ghat^2`` so that ``||ghat|| <= c``, and leaves it alone when already below."""
+    problem = problems.get("random_features")
+    x = problem.init(0)
+    plain = optimizers.sophia(problem.layers, 0.01, curvature="gnb", fresh_batch=8)
+    clipped = optimizers.sophia(problem.layers, 0.01, curvature="gnb", fresh_batch=8, clip_sampled=1e-3)
+    loose = optimizers.sophia(problem.layers, 0.01, curvature="gnb", fresh_batch=8, clip_sampled=1e6)
+    estimates = [opt.curvature_estimate(problem, x, np.random.default_rng(7)) for opt in (plain, clipped, loose)]
+    np.testing.assert_array_equal(estimates[0]["W"], problem.gnb(x, np.random.default_rng(7), 8)["W"])
+    assert np.sum(estimates[1]["W"]) / 8 == pytest.approx(1e-6, rel=1e-12)  # ||ghat||^2 = c^2
+    np.testing.assert_array_equal(estimates[2]["W"], estimates[0]["W"])
