@@ -214,7 +214,8 @@ def _g(value) -> str:
 @click.option("--start", type=click.Choice(["default", "graded"]), default="default", show_default=True,
               help="graded: each layer's distance to the minimiser proportional to 1/sigma_l.")
 @click.option("--methods", default=None,
-              help="Comma-separated labels to run (default: all; contender and reference always run).")
+              help="Comma-separated labels to run (default: all but sophia and schatten_adaptive, which run "
+                   "when named; contender and reference always run).")
 @click.option("--T", "T", default=512, show_default=True, type=click.IntRange(2, 2 ** 20), help="Horizon.")
 @click.option("--tune-seeds", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Seeds the learning rate is tuned on.")

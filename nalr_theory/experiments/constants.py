@@ -108,7 +108,8 @@ def coverage(optimizer) -> tuple[bool, str]:
                        "positive pathwise lower bound")
     if config.method == "schatten_adaptive":
         return False, ("schatten_adaptive: the geometry changes during the run (the theorem needs one fixed norm "
-                       "per layer; with freeze_after it applies from that step on)")
+                       "per layer; with freeze_after = t0 it applies from step t0 + 1 with the constants of "
+                       "geometry.schatten_constants, which this report does not assemble)")
     if kinds - {"lmo"}:
         return False, f"{config.method}: AdamW or NorMuon layers are outside the analysed LMO family"
     if config.nesterov:

@@ -96,6 +96,11 @@ def rate_builders() -> dict:
     }
 
 
+#: methods a comparison runs only when named (``methods=``, ``nalr compare --methods``): the
+#: main job's comparison stays the LMO family, NorMuon and AdamW
+ON_REQUEST = ("sophia", "schatten_adaptive")
+
+
 def compare_builders(problem) -> dict:
     """The methods of the comparison, as people run them (learning rate tuned).
 
@@ -149,8 +154,9 @@ def run_comparison(problem, T: int, tune_seeds, eval_seeds, *, start=None, metho
                    progress=None):
     """One tuned comparison as in the main job; returns ``(Comparison, prediction or None)``.
 
-    ``methods``: labels of :func:`compare_builders` to run (default: all); the contender and
-    the reference are always run. Every grid is ``lr_factors`` times the uniform method's
+    ``methods``: labels of :func:`compare_builders` to run (default: all but ``ON_REQUEST``,
+    the baselines that read more of the problem and run a Python loop per step); the
+    contender and the reference are always run. Every grid is ``lr_factors`` times the uniform method's
     theory-tuned step at ``T`` (:func:`learning_rate_grid`). ``ValueError`` names ``methods``,
     ``contender`` or ``reference`` for a label the problem does not offer.
     """
@@ -164,7 +170,9 @@ def run_comparison(problem, T: int, tune_seeds, eval_seeds, *, start=None, metho
             raise ValueError(f"methods: {unknown[0]!r} is not a method on {problem.name}; "
                              f"available: {', '.join(builders)}")
         keep = {contender, reference, *methods}
-        builders = {label: build for label, build in builders.items() if label in keep}
+    else:
+        keep = {contender, reference, *(label for label in builders if label not in ON_REQUEST)}
+    builders = {label: build for label, build in builders.items() if label in keep}
     centre = centre_learning_rate(problem, start, T)
     grids = {label: learning_rate_grid(label, problem, centre, lr_factors) for label in builders}
     comparison = compare(problem, builders, grids, T, tune_seeds, eval_seeds, start=start, contender=contender,

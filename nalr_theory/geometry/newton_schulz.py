@@ -103,8 +103,9 @@ YOU_QUINTIC_COEFFICIENTS = (
 #: the published rows *before* the safety factor, computed by the authors as
 #: ``optimal_composition(l=1e-3, num_iters=8, safety_factor_eps=1e-2, cushion=0.02)``. Read
 #: from GitHub ``NoahAmsel/PolarExpress``, ``polar_express/basic.py`` (``_COEFFS``, commit
-#: 7f0fb5730e3d5946f96b07404bbe476515f2caec); the same eight rows appear in the paper's
-#: Algorithm 1. The last row is the classical quintic ``(15/8, -10/8, 3/8)``.
+#: 7f0fb5730e3d5946f96b07404bbe476515f2caec); a search excerpt of the paper's Algorithm 1
+#: shows the same rows (the paper itself was not read). The last row is the classical quintic
+#: ``(15/8, -10/8, 3/8)``.
 POLAR_EXPRESS_RAW_COEFFICIENTS = (
     (8.28721201814563, -23.595886519098837, 17.300387312530933),
     (4.107059111542203, -2.9478499167379106, 0.5448431082926601),

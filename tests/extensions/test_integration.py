@@ -23,6 +23,14 @@ def test_compare_runs_sophia_and_schatten_on_random_features(tmp_path):
     assert {"sophia", "schatten_adaptive"} <= set(data["comparison"]["methods"])
 
 
+def test_compare_runs_the_extra_baselines_only_when_named(tmp_path):
+    result = CliRunner().invoke(main, ["compare", "--problem", "random_features", "--T", "16", "--eval-seeds", "2",
+                                       "--tune-seeds", "1", "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    methods = set(json.loads((tmp_path / "results.json").read_text())["comparison"]["methods"])
+    assert "muon" in methods and not methods & set(main_job.ON_REQUEST)  # the main job's set is unchanged
+
+
 def test_compare_builders_offer_what_the_problem_can_serve():
     assert {"sophia", "schatten_adaptive"} <= set(main_job.compare_builders(problems.get("random_features")))
     sigmoidal = main_job.compare_builders(problems.get("sigmoidal_hetero"))
