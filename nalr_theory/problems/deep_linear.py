@@ -9,6 +9,17 @@ Algorithm
     With ``P_i = W_i ... W_1`` (``P_0 = I``), ``Q_i = W_p ... W_{i+1}`` (``Q_p = I``),
     ``S = A A^T / N``, ``C = Y A^T / N`` and ``W = P_p``:
     ``grad_i f = Q_i^T (W S - C) P_{i-1}^T``.
+    Capability ``activations`` (for activation-aware methods such as
+    ``optimizers.schatten_adaptive``): layer ``i`` is used as ``W_i A^i`` with
+    ``A^i = P_{i-1} A = W_{i-1} ... W_1 A`` (``d_{i-1} x N``, the data itself for ``W_1``),
+    its input on the data; ``grad_i f = (Q_i^T (P_p A - Y) / N) (A^i)^T`` has that form. The
+    oracle's records carry ``A^i`` on all ``N`` samples (the noise models are additive);
+    ``activations(params, batch)`` selects columns.
+    Capability ``gnb`` (Sophia-G's Gauss-Newton-Bartlett estimate): the squared loss is the
+    negative log-likelihood of a unit-variance Gaussian, so on ``N_b`` columns ``A_b`` (all,
+    or ``batch_size`` indices drawn with replacement as ``rng.integers(0, N, N_b)``) the labels
+    are resampled as ``Yhat = P_p A_b + Z`` (``Z`` standard Gaussian, ``d_p x N_b``), ``ghat``
+    is the gradient of ``1/(2 N_b) ||P_p A_b - Yhat||_F^2`` and ``hhat = N_b ghat * ghat``.
 
 Guarantee
     ``f_inf`` = the least-squares residual ``min_W 1/(2N) ||W A - Y||_F^2`` (a certified lower
@@ -22,9 +33,15 @@ Guarantee
     twice in ``Q_i^T W S P_{i-1}^T`` and once in ``Q_i^T C P_{i-1}^T``); in the declared norms
     ``L = a LF a`` (``base.frobenius_to_declared``). Loose by design (worst case over the
     ball); ``local_smoothness`` shows by how much.
+    ``gnb`` is unbiased for the Gauss-Newton diagonal ``diag(J^T J) / N_b`` (``J`` the
+    Jacobian of the ``N_b`` outputs): ``ghat = -J^T z / N_b`` is Gaussian, so
+    ``hhat_ij / E hhat_ij`` is chi-square with one degree of freedom; for layer ``i``,
+    ``E hhat_i[j, k] = ||Q_i[:, j]||^2 sum_b A^i[k, b]^2 / N_b`` (``A^i`` on the ``N_b`` columns).
 
 References
-    Saxe et al. (2014); Arora et al. (2019); ``nalr_theory.theory.assumptions`` (A1, A3).
+    Saxe et al. (2014); Arora et al. (2019); ``nalr_theory.theory.assumptions`` (A1, A3);
+    Liu et al., "Sophia", arXiv 2305.14342 (the Gauss-Newton-Bartlett estimator);
+    ``nalr_theory.optimizers.schatten_adaptive`` (the consumer of ``activations``).
 """
 
 from __future__ import annotations
@@ -70,6 +87,11 @@ class DeepLinear(Problem):
         self.cross_moment = self.targets @ self.inputs.T / samples
 
     @property
+    def dataset_size(self) -> int:
+        """Number ``N`` (``samples``) of input columns (the columns ``activations`` selects from)."""
+        return self.inputs.shape[1]
+
+    @property
     def f_inf(self) -> float:
         """Least-squares residual ``min_W 1/(2N) ||W A - Y||_F^2`` (``numpy.linalg.lstsq``) minus ``1e-12``,
         floored at 0: a lower bound on ``f``, since ``W_p ... W_1`` ranges over a subset of all ``W``.
@@ -99,6 +121,33 @@ class DeepLinear(Problem):
             suffix.insert(0, suffix[0] @ W)
         error = prefix[-1] @ self.input_moment - self.cross_moment
         return {name: suffix[i].T @ error @ prefix[i].T for i, name in enumerate(self.names)}
+
+    def _activations(self, params, batch):
+        current = self.inputs if batch is None else self.inputs[:, batch]
+        activations = {}
+        for name in self.names:
+            activations[name] = current.copy() if current is self.inputs else current
+            current = params[name] @ current
+        return activations
+
+    def _gnb(self, params, rng, batch_size):
+        features = self.inputs
+        if batch_size is not None:  # drawn as a minibatch oracle draws its indices
+            features = self.inputs[:, rng.integers(0, self.inputs.shape[1], batch_size)]
+        inputs = [features]
+        for name in self.names:
+            inputs.append(params[name] @ inputs[-1])
+        outputs = inputs.pop()
+        labels = outputs + rng.standard_normal(outputs.shape)  # Yhat ~ N(outputs, I): the model's likelihood
+        count = features.shape[1]
+        upstream = (outputs - labels) / count
+        estimate = {}
+        for index in range(len(self.names) - 1, -1, -1):
+            name = self.names[index]
+            sampled = upstream @ inputs[index].T
+            estimate[name] = count * sampled * sampled
+            upstream = params[name].T @ upstream
+        return {name: estimate[name] for name in self.names}
 
     def _certificate(self, centre, radius):
         radius = self.ball_radius if radius is None else radius

@@ -8,6 +8,14 @@ Problem
 
 Algorithm
     ``R = U V^T - M``; ``grad_U f = R V / 2``, ``grad_V f = R^T U / 2``.
+    Capability ``activations`` (the input matrix of each layer, for activation-aware methods
+    such as ``optimizers.schatten_adaptive``): ``U`` is used as ``U A`` with ``A = V^T``
+    (``r x n``: the pair's output ``U V^T`` has the ``n`` columns of ``M`` as its samples)
+    and ``V``, through ``(U V^T)^T = V U^T``, as ``V A`` with ``A = U^T`` (``r x m``), so
+    ``activations = {U_k: V_k^T, V_k: U_k^T}``; the gradients have the form ``R^l (A^l)^T``
+    (``grad_U = (R/2) (V^T)^T``, ``grad_V = (R^T/2) (U^T)^T``). There is no data set to sample
+    (``batch`` must be ``None``), and the oracle's records carry these matrices at the
+    point, whatever the (additive) noise model.
 
 Guarantee
     ``f_inf = 0`` (attained: ``rank M_k = r_k``). On the ball ``||X^l - C^l||_l <= R_l``
@@ -20,7 +28,8 @@ Guarantee
     entries exercise the coupled form of A1.
 
 References
-    Burer & Monteiro (2003); ``nalr_theory.theory.assumptions`` (A1).
+    Burer & Monteiro (2003); ``nalr_theory.theory.assumptions`` (A1);
+    ``nalr_theory.optimizers.schatten_adaptive`` (the consumer of ``activations``).
 """
 
 from __future__ import annotations
@@ -84,6 +93,22 @@ class LowRank(Problem):
             grads[u] = 0.5 * R @ params[v]
             grads[v] = 0.5 * R.T @ params[u]
         return grads
+
+    def activations(self, params, batch=None) -> dict:
+        """Input matrix of each factor, ``{U_k: V_k^T, V_k: U_k^T}`` (see the module docstring);
+        ``batch`` must be ``None`` (``ValueError`` naming ``batch`` otherwise): the
+        factorisation has no samples to select."""
+        if batch is not None and "activations" in self.capabilities:
+            raise ValueError(f"batch: problem {self.name!r} has no data set to select samples from; "
+                             "pass batch=None")
+        return super().activations(params, batch)
+
+    def _activations(self, params, batch):
+        activations = {}
+        for u, v, _ in self._factors(params):
+            activations[u] = params[v].T.copy()
+            activations[v] = params[u].T.copy()
+        return activations
 
     def _certificate(self, centre, radius):
         radius = self.ball_radius if radius is None else radius

@@ -15,6 +15,13 @@ Algorithm
     ``grad_H = dlogits h_K^T``; ``dz_k = dh_k * (1 - h_k^2)``, ``grad_W_k = dz_k h_{k-1}^T``,
     ``dh_{k-1} = W_k^T dz_k``; ``grad_E[:, x_b] += dh_0[:, b]``. The minibatch oracle
     (default ``minibatch(32)``) draws ``B`` pair indices with replacement.
+    Capability ``activations`` (for activation-aware methods such as
+    ``optimizers.schatten_adaptive``), the input of each layer on the pairs:
+    ``embed: onehot(x)`` (``V x n``, column ``b`` the unit vector of token ``x_b``, since
+    ``h_0 = E[:, x] = E onehot(x)``), ``hidden_k: h_{k-1}`` and ``head: h_K`` (``d x n``); each
+    gradient has the form ``R^l (A^l)^T`` (``grad_E = dh_0 onehot(x)^T``). Under minibatch
+    noise the oracle's record carries them on the drawn pairs (the same index draw as the
+    gradient, which is unchanged); under an additive noise model, on all ``N`` pairs.
 
 Guarantee
     ``f_inf`` = the empirical conditional entropy ``H(y | x)`` of the dataset's pairs: a
@@ -26,7 +33,8 @@ Guarantee
 
 References
     Hao et al. 2025 (arXiv 2510.14009); Pethick et al. 2025 (Scion);
-    ``nalr_theory.geometry.presets`` (the ``sign`` preset).
+    ``nalr_theory.geometry.presets`` (the ``sign`` preset);
+    ``nalr_theory.optimizers.schatten_adaptive`` (the consumer of ``activations``).
 """
 
 from __future__ import annotations
@@ -61,6 +69,19 @@ def token_loss_grad(E, hidden, H, inputs, targets):
     grad_E = np.zeros_like(E)
     np.add.at(grad_E.T, inputs, upstream.T)
     return loss, grad_E, grad_hidden, grad_H
+
+
+def token_inputs(E, hidden, inputs):
+    """The input of each layer on the tokens ``inputs``: ``[onehot, h_0, ..., h_K]`` with
+    ``onehot`` of shape ``(V, n)`` (``V`` the columns of ``E``; the embedding's input) and the
+    hidden states ``h_k`` (``d x n``) computed exactly as in :func:`token_loss_grad`; layer
+    ``hidden_k`` reads ``h_{k-1}`` and the head reads ``h_K`` (the last)."""
+    onehot = np.zeros((E.shape[1], inputs.size))
+    onehot[inputs, np.arange(inputs.size)] = 1.0
+    states = [E[:, inputs]]
+    for W in hidden:
+        states.append(np.tanh(W @ states[-1]))
+    return [onehot] + states
 
 
 def markov_pairs(rng, vocab, peak, sequences, length):
@@ -161,6 +182,20 @@ class TokenModel(DataProblem):
     def _minibatch_grad(self, params, rng, batch_size):
         index = rng.integers(0, self.inputs.size, batch_size)
         return self._pack(token_loss_grad(*self._split(params), self.inputs[index], self.targets[index]))
+
+    def _minibatch_sample(self, params, rng, batch_size):
+        index = rng.integers(0, self.inputs.size, batch_size)  # the draw of ``_minibatch_grad``
+        split = self._split(params)
+        grads = self._pack(token_loss_grad(*split, self.inputs[index], self.targets[index]))
+        return grads, self._layer_inputs(split, self.inputs[index])
+
+    def _activations(self, params, batch):
+        return self._layer_inputs(self._split(params), self.inputs if batch is None else self.inputs[batch])
+
+    def _layer_inputs(self, split, tokens):
+        E, hidden, _ = split
+        onehot, *states = token_inputs(E, hidden, tokens)
+        return dict(zip(self.names, [onehot, *states]))
 
 
 register("token_model", TokenModel)
