@@ -16,6 +16,7 @@ from nalr_theory.geometry import Layer
 from nalr_theory.problems import CAPABILITIES, noise
 
 from ._cases import random_like, small
+from ._statistics import chi_square_checks
 
 STEP = 1e-5
 
@@ -202,20 +203,6 @@ def test_hutchinson_on_sigmoidal_blocks_matches_the_closed_form_diagonal():
 
 
 # ------------------------------------------------------------------ Gauss-Newton-Bartlett
-
-def chi_square_checks(ratios):
-    """Per entry: mean 1 and variance 2 (chi-square, one degree of freedom), each within 4
-    standard errors estimated from the draws (axis 0)."""
-    n = ratios.shape[0]
-    mean = ratios.mean(axis=0)
-    mean_error = ratios.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(mean - 1) < 4 * mean_error), mean
-    centred = (ratios - mean) ** 2
-    variance = centred.mean(axis=0) * n / (n - 1)
-    variance_error = centred.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(variance - 2) < 4 * variance_error), variance
-    assert np.all(mean_error < 0.05) and np.all(variance_error < 0.4)
-
 
 def test_gnb_full_batch_is_unbiased_and_chi_square():
     """``E hhat_ij = (A A^T)_jj / N`` (the Hessian diagonal) and ``hhat / E hhat ~ chi^2_1``."""

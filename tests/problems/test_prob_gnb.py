@@ -18,6 +18,7 @@ import pytest
 from nalr_theory.problems.teacher_student import mlp_inputs
 
 from ._cases import random_like, small
+from ._statistics import chi_square_checks
 
 FAMILIES = ("deep_linear", "teacher_student")
 
@@ -43,19 +44,6 @@ def gauss_newton_diagonal(problem, params, columns, h=1e-6):
                   - outputs(problem, problem.unflatten(flat - step), columns)) / (2 * h)
         diagonal[k] = np.sum(column**2) / len(columns)
     return diagonal
-
-
-def chi_square_checks(ratios):
-    """Per entry: mean 1 and variance 2, each within 4 standard errors estimated from the draws."""
-    n = ratios.shape[0]
-    mean = ratios.mean(axis=0)
-    mean_error = ratios.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(mean - 1) < 4 * mean_error), mean
-    centred = (ratios - mean) ** 2
-    variance = centred.mean(axis=0) * n / (n - 1)
-    variance_error = centred.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(variance - 2) < 4 * variance_error), variance
-    assert np.all(mean_error < 0.05) and np.all(variance_error < 0.4)
 
 
 def test_declared():
