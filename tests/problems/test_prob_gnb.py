@@ -10,8 +10,6 @@ within 4 standard errors over many draws.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
