@@ -80,11 +80,11 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
     between chunks with trajectory-steps done. Returns a
     :class:`~nalr_theory.engine.SimulationResult`.
     """
-    run = check_run(problem, optimizer, T, seeds, start, record_every, measures)
-    progress = check_progress(progress)
     if not getattr(optimizer, "compiled_engine", True):  # Sophia, Schatten: see the module docstring
         return reference_simulate(problem, optimizer.with_backend("numba"), T, seeds, start=start,
                                   record_every=record_every, measures=measures, progress=progress)
+    run = check_run(problem, optimizer, T, seeds, start, record_every, measures)
+    progress = check_progress(progress)
     kernels = problem.kernels
     run_chunk = loop_for(kernels)
     layout = problem.layout

@@ -35,7 +35,7 @@ from scipy.optimize import minimize_scalar
 
 from ..geometry import schatten_lmo
 from ..optimizers import rules
-from ..optimizers.schatten_adaptive import DEFAULT_GRID_P
+from ..optimizers.schatten_adaptive import DEFAULT_GRID
 
 
 @dataclass
@@ -77,7 +77,7 @@ def proxy_check(problem, points: int = 20, grid=None) -> ProxyCheck:
         raise ValueError(f"problem: {problem.name!r} has no layer activations for the criterion")
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise ValueError(f"points: expected a positive integer, got {points!r}")
-    grid = np.array(sorted(p + 1.0 for p in DEFAULT_GRID_P) if grid is None else sorted(grid), dtype=np.float64)
+    grid = np.array(DEFAULT_GRID if grid is None else sorted(grid), dtype=np.float64)
     check = ProxyCheck(tuple(grid.tolist()), points)
     for seed in range(points):
         params = problem.init(seed)

@@ -115,31 +115,47 @@ class Optimizer:
 
     def check_state(self, state) -> OptimizerState:
         """Raise ``ValueError`` (``state: ...``) unless ``state`` belongs to this optimizer."""
-        if not isinstance(state, OptimizerState):
-            raise ValueError(f"state: expected an OptimizerState (from init or load_state), got {type(state).__name__}")
-        if isinstance(state.step, bool) or not isinstance(state.step, (int, np.integer)) or state.step < 0:
-            raise ValueError(f"state: step must be an integer >= 0, got {state.step!r}")
+        self.check_state_record(state, OptimizerState, "an OptimizerState (from init or load_state)")
         for field_name, shapes in self._state_shapes.items():
-            tree = getattr(state, field_name)
-            if not isinstance(tree, Mapping) or set(tree) != set(shapes):
-                raise ValueError(f"state: {field_name} does not match this optimizer's layers")
-            for name, shape in shapes.items():
-                if np.shape(tree[name]) != shape:
-                    raise ValueError(f"state: {field_name}[{name!r}] has shape {np.shape(tree[name])}, expected {shape}")
+            self.check_tree_field(field_name, getattr(state, field_name), shapes)
         p = len(self.layout)
         for field_name in ("noise_estimate", "weights"):
             if np.shape(getattr(state, field_name)) != (p,):
                 raise ValueError(f"state: {field_name} must have shape ({p},)")
         return state
 
+    @staticmethod
+    def check_state_record(state, record_type, expected: str) -> None:
+        """``ValueError`` (``state: ...``) unless ``state`` is a ``record_type`` whose ``step`` is an
+        integer ``>= 0``."""
+        if not isinstance(state, record_type):
+            raise ValueError(f"state: expected {expected}, got {type(state).__name__}")
+        if isinstance(state.step, bool) or not isinstance(state.step, (int, np.integer)) or state.step < 0:
+            raise ValueError(f"state: step must be an integer >= 0, got {state.step!r}")
+
+    @staticmethod
+    def check_tree_field(field_name: str, tree, shapes: Mapping) -> None:
+        """``ValueError`` (``state: ...``) unless the state field ``tree`` has exactly the layers
+        and shapes of ``shapes``."""
+        if not isinstance(tree, Mapping) or set(tree) != set(shapes):
+            raise ValueError(f"state: {field_name} does not match this optimizer's layers")
+        for name, shape in shapes.items():
+            if np.shape(tree[name]) != shape:
+                raise ValueError(f"state: {field_name}[{name!r}] has shape {np.shape(tree[name])}, expected {shape}")
+
     # -- one step ------------------------------------------------------------------------------
+
+    def checked_lr(self, t: int) -> float:
+        """``config.lr(t)``, finite and ``>= 0`` (``ValueError`` naming ``lr`` otherwise)."""
+        lr = self.config.lr(t)
+        if not (math.isfinite(lr) and lr >= 0.0):
+            raise ValueError(f"lr: schedule value at step {t} must be finite and >= 0, got {lr!r}")
+        return float(lr)
 
     def schedule_values(self, t: int) -> tuple[float, float, float]:
         """``(lr_t, beta_t, adamw_lr_t)``, checked (``ValueError`` naming the schedule)."""
         config = self.config
-        lr = config.lr(t)
-        if not (math.isfinite(lr) and lr >= 0.0):
-            raise ValueError(f"lr: schedule value at step {t} must be finite and >= 0, got {lr!r}")
+        lr = self.checked_lr(t)
         if config.constrained and lr > 1.0:
             raise ValueError(f"lr: the constrained (conditional-gradient) step needs lr <= 1, got {lr!r} at step {t}")
         beta = config.beta(t)

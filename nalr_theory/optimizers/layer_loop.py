@@ -16,12 +16,10 @@ after the oracle, with the seed's generator: the extra keyword arguments of ``st
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
-from typing import Mapping
-
 import numpy as np
 
+from . import _kernels, steps
 from .base import BACKENDS, Optimizer, diverged
 from .config import build_layout, check_choice
 
@@ -71,10 +69,8 @@ class LayerLoopOptimizer(Optimizer):
 
     def schedule_values(self, t: int) -> tuple[float, float, float]:
         """``(lr_t, beta_t, lr_t)``, checked (``ValueError`` naming ``lr``)."""
-        lr = self.config.lr(t)
-        if not (math.isfinite(lr) and lr >= 0.0):
-            raise ValueError(f"lr: schedule value at step {t} must be finite and >= 0, got {lr!r}")
-        return float(lr), float(self.momentum_value), float(lr)
+        lr = self.checked_lr(t)
+        return lr, float(self.momentum_value), lr
 
     # -- the problem ---------------------------------------------------------------------------
 
@@ -86,14 +82,6 @@ class LayerLoopOptimizer(Optimizer):
         return {}
 
     # -- checks and the loop ---------------------------------------------------------------------
-
-    def check_tree_field(self, state, field_name: str, tree, shapes: Mapping) -> None:
-        """``ValueError`` (``state: ...``) unless ``tree`` has exactly the layers of ``shapes``."""
-        if not isinstance(tree, Mapping) or set(tree) != set(shapes):
-            raise ValueError(f"state: {field_name} does not match this optimizer's layers")
-        for name, shape in shapes.items():
-            if np.shape(tree[name]) != shape:
-                raise ValueError(f"state: {field_name}[{name!r}] has shape {np.shape(tree[name])}, expected {shape}")
 
     def step(self, state, grads, grads2=None, noise=None, params=None, **inputs):
         """One step: ``(updates, new_state)``; the caller applies ``params + updates``.
@@ -127,13 +115,7 @@ class LayerLoopOptimizer(Optimizer):
     @property
     def step_functions(self):
         """The module holding the method's step: :mod:`.steps` or its numba compilation."""
-        if self.backend == "numba":
-            from . import _kernels
-
-            return _kernels.steps
-        from . import steps
-
-        return steps
+        return _kernels.steps if self.backend == "numba" else steps
 
 
 __all__ = ["LayerLoopOptimizer"]

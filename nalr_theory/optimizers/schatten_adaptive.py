@@ -73,6 +73,8 @@ from . import rules
 REFINE_ITERATIONS = 40
 #: the source's grid in ``p = q - 1``
 DEFAULT_GRID_P = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, math.inf)
+#: the same grid in ``q = p + 1`` (the method's default ``grid``)
+DEFAULT_GRID = tuple(p + 1.0 for p in DEFAULT_GRID_P)
 FORMS_OF_STEP = ("lmo", "sharp")
 ACTIVATIONS = ("problem", "isotropic")
 
@@ -86,7 +88,7 @@ class SchattenConfig:
     nesterov: bool = True
     momentum_form: str = "ema"
     weight_decay: float = 0.0
-    grid: tuple = tuple(p + 1.0 for p in DEFAULT_GRID_P)
+    grid: tuple = DEFAULT_GRID
     every: int = 1
     freeze_after: int | None = None
     form: str = "lmo"
@@ -172,11 +174,8 @@ class SchattenAdaptive(LayerLoopOptimizer):
 
     def check_state(self, state) -> SchattenState:
         """Raise ``ValueError`` (``state: ...``) unless ``state`` belongs to this optimizer."""
-        if not isinstance(state, SchattenState):
-            raise ValueError(f"state: expected a SchattenState (from init), got {type(state).__name__}")
-        if isinstance(state.step, bool) or not isinstance(state.step, (int, np.integer)) or state.step < 0:
-            raise ValueError(f"state: step must be an integer >= 0, got {state.step!r}")
-        self.check_tree_field(state, "momentum", state.momentum, dict(zip(self.layout.names, self.layout.shapes)))
+        self.check_state_record(state, SchattenState, "a SchattenState (from init)")
+        self.check_tree_field("momentum", state.momentum, dict(zip(self.layout.names, self.layout.shapes)))
         if np.shape(state.q) != (len(self.layout),):
             raise ValueError(f"state: q must have shape ({len(self.layout)},)")
         if not isinstance(state.spectra, dict) or set(state.spectra) != set(self.layout.names):
@@ -222,12 +221,11 @@ class SchattenAdaptive(LayerLoopOptimizer):
         for l, name in enumerate(self.layout.names):
             G = grads[name]
             X = G if params is None else params[name]  # read only with weight decay
-            if not self.is_matrix[l]:  # one singular value: every q is the l2 step
-                A = np.eye(G.shape[1])
-                q_use, refresh = np.inf, False
-            else:
-                A = activations[name] if select else np.eye(G.shape[1])
-                q_use, refresh = (q_new[l] if not select else np.nan), select
+            # a vector has one singular value: every q is the l2 step (q = inf, never selected);
+            # without a selection the step does not read A, so G stands in for it
+            refresh = select and self.is_matrix[l]
+            A = activations[name] if refresh else G
+            q_use = q_new[l] if self.is_matrix[l] else np.inf
             spectrum_G, spectrum_A = state.spectra[name]
             momentum[name], q, updates[name], spectrum_G, spectrum_A, (J[l], J_sgd[l], J_muon[l]) = \
                 functions.schatten_step(state.momentum[name], G, X, A, q_use, refresh, beta, step, self.options,

@@ -176,13 +176,10 @@ class Sophia(LayerLoopOptimizer):
 
     def check_state(self, state) -> SophiaState:
         """Raise ``ValueError`` (``state: ...``) unless ``state`` belongs to this optimizer."""
-        if not isinstance(state, SophiaState):
-            raise ValueError(f"state: expected a SophiaState (from init), got {type(state).__name__}")
-        if isinstance(state.step, bool) or not isinstance(state.step, (int, np.integer)) or state.step < 0:
-            raise ValueError(f"state: step must be an integer >= 0, got {state.step!r}")
+        self.check_state_record(state, SophiaState, "a SophiaState (from init)")
         shapes = dict(zip(self.layout.names, self.layout.shapes))
-        self.check_tree_field(state, "momentum", state.momentum, shapes)
-        self.check_tree_field(state, "curvature", state.curvature, shapes)
+        self.check_tree_field("momentum", state.momentum, shapes)
+        self.check_tree_field("curvature", state.curvature, shapes)
         return state
 
     def check_inputs(self, t: int, inputs: dict) -> dict:

@@ -68,10 +68,16 @@ HVP_STEP = 6e-6
 # records and validation helpers live in ``records`` and ``_validation`` (imported by
 # ``smoothness`` too, which ``base`` imports: one-way); re-exported here under their names.
 
-def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """A Haar-random orthogonal ``n x n`` matrix (QR of a Gaussian with the sign fix)."""
-    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+def haar_frame(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """A Haar-random ``n x k`` matrix with orthonormal columns (``k <= n``): thin QR of a
+    Gaussian with the sign fix (the first ``k`` columns of a Haar orthogonal matrix)."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
     return Q * np.sign(np.diag(R))
+
+
+def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A Haar-random orthogonal ``n x n`` matrix (:func:`haar_frame` with ``k = n``)."""
+    return haar_frame(rng, n, n)
 
 
 def spectral_per_layer_norm(norm) -> float:

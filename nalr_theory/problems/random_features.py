@@ -67,7 +67,8 @@ import math
 import numpy as np
 
 from ..geometry.base_norms import SPECTRAL
-from .base import (Certificate, DataProblem, check_norms, check_positive, check_seed, haar_orthogonal,
+from ..geometry.by_code import spectrum_norm
+from .base import (Certificate, DataProblem, check_norms, check_positive, check_seed, haar_frame, haar_orthogonal,
                    make_layers, register)
 from .noise import minibatch
 
@@ -81,24 +82,6 @@ def squared_loss_grad(X, A, Y):
     residual = X @ A - Y
     scaled = residual / A.shape[1]
     return 0.5 * np.sum(residual * scaled), scaled @ np.ascontiguousarray(A.T)
-
-
-def haar_frame(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """A Haar-random ``n x k`` matrix with orthonormal columns (``k <= n``): thin QR of a
-    Gaussian with the sign fix (the first ``k`` columns of a Haar orthogonal matrix)."""
-    Q, R = np.linalg.qr(rng.standard_normal((n, k)))
-    return Q * np.sign(np.diag(R))
-
-
-def schatten_norm(values, r: float) -> float:
-    """``(sum_i v_i^r)^(1/r)`` of non-negative singular values ``values`` (``r = inf``: the largest)."""
-    values = np.asarray(values, dtype=np.float64)
-    top = float(values.max()) if values.size else 0.0
-    if top == 0.0:
-        return 0.0
-    if math.isinf(r):
-        return top
-    return top * float(np.sum((values / top) ** r)) ** (1.0 / r)
 
 
 class RandomFeatures(DataProblem):
@@ -192,7 +175,7 @@ class RandomFeatures(DataProblem):
             raise ValueError(f"q: expected a number in [2, inf], got {q!r}")
         q = float(q)
         r = math.inf if q == 2.0 else (2.0 if math.isinf(q) else 2.0 * q / (q - 2.0))
-        return schatten_norm(self.feature_singular_values, r) ** 2 / self.samples
+        return spectrum_norm(self.feature_singular_values, r) ** 2 / self.samples
 
     # ---- objective
     def _init(self, rng):
