@@ -42,6 +42,14 @@ def as_matrix(value, name: str, *, allow_vector: bool = False) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def check_own_shape(matrix: np.ndarray, argument: str, own) -> np.ndarray:
+    """``matrix`` itself when a norm built with shape ``own`` (or without one: ``None``) accepts
+    it; otherwise ``ValueError`` naming ``argument``."""
+    if own is not None and matrix.shape != own:
+        raise ValueError(f"{argument}: shape {matrix.shape} does not match the norm's shape {own}")
+    return matrix
+
+
 def shape_or_own(shape, own) -> tuple[int, int]:
     """``shape`` checked by :func:`as_shape`, or a norm's ``own`` shape when ``shape`` is ``None``
     (``ValueError`` naming ``shape`` when the norm was built without one)."""

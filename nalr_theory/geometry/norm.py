@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_matrix, as_positive, as_shape, shape_or_own
+from ._validation import as_matrix, as_positive, as_shape, check_own_shape, shape_or_own
 from .base_norms import BASE_NORMS, SPECTRAL
 from .newton_schulz import NS_EPS, _iterate, ns_coefficients
 from .nuclear_quadrature import gauss_upper, gram_products, radau_lower
@@ -86,11 +86,7 @@ class Norm:
             raise ValueError(
                 f"{argument}: norm {self.name!r} is a vector norm, got shape {matrix.shape}"
             )
-        if self.shape is not None and matrix.shape != self.shape:
-            raise ValueError(
-                f"{argument}: shape {matrix.shape} does not match the norm's shape {self.shape}"
-            )
-        return matrix
+        return check_own_shape(matrix, argument, self.shape)
 
     def norm(self, X) -> float:
         """Primal value ``||X||_r = ||X|| / r``."""

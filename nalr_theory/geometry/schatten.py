@@ -76,7 +76,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._validation import as_matrix, as_positive, as_shape, shape_or_own
+from ._validation import as_matrix, as_positive, as_shape, check_own_shape, shape_or_own
 from .base_norms import frobenius_lmo, frobenius_primal, rank_tolerance, spectral_lmo
 
 __all__ = [
@@ -292,12 +292,7 @@ class SchattenNorm:
         return schatten_dual_exponent(self.q)
 
     def _check(self, value, argument: str) -> np.ndarray:
-        matrix = as_matrix(value, argument)
-        if self.shape is not None and matrix.shape != self.shape:
-            raise ValueError(
-                f"{argument}: shape {matrix.shape} does not match the norm's shape {self.shape}"
-            )
-        return matrix
+        return check_own_shape(as_matrix(value, argument), argument, self.shape)
 
     def norm(self, X) -> float:
         """Primal value ``||X||_r = ||X||_{S_q} / r``."""
