@@ -6,8 +6,8 @@ each timed in a compiled loop (no Python per call): the problem's ``value_and_gr
 measures' per-layer dual norms of the exact gradient (``layer_dual_norms``), the oracle
 (``oracle_at``: the noise draw and, for bounded noise, its dual-norm normalisation), the
 optimizer's step (``optimizers._kernels.step``), and the whole step as ``simulate`` runs it
-(one seed, a record every tenth step as in ``bench_engine.py``; the marginal cost of more
-steps, without ``simulate``'s set-up). The whole less the parts is the loop's own work
+(one seed, one record per run as in ``bench_engine.py``; the marginal cost of more steps,
+without ``simulate``'s set-up). The whole less the parts is the loop's own work
 (finiteness checks, ``x += updates``, the measures' sums, the records) and the parts'
 interference: measured at 8 of 8x8 Scion sign, the four parts called in one compiled loop
 take 28.3 us a step against 24.3 us timed apart, and the loop's own work adds about 1 us.
@@ -112,9 +112,9 @@ def profile(size: int, count: int, method: str, N: int) -> dict:
         # t = 10: past every estimator's first sample, so LANTON's noise estimate is part of it
         out["optimizer step"] = per_call(lambda n: time_step(10, lr, beta, inputs, state, np.zeros(x.shape[0]),
                                                              diagnostics, layers, options, n), N)
-        # recorded as bench_engine records (every tenth step); the marginal time of N more
-        # steps, so that simulate's set-up per call (about 2 ms) is not counted
-        whole = lambda n: engine.simulate(problem, optimizer, n, 1, record_every=max(1, n // 10))  # noqa: E731
+        # recorded as bench_engine records (once per run); the marginal time of N more steps,
+        # so that simulate's set-up per call (about 2 ms) is not counted
+        whole = lambda n: engine.simulate(problem, optimizer, n, 1, record_every=n)  # noqa: E731
         out["whole step (simulate, 1 seed)"] = (2 * per_call(whole, 2 * N) - per_call(whole, N))
     return out
 
