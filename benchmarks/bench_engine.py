@@ -24,6 +24,7 @@ Run: ``python benchmarks/bench_engine.py [--quick] [--json PATH]``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -156,7 +157,7 @@ def main_job_projection(config=None, R: int = 4, T: int = 128) -> dict:
     problem and method (``R`` seeds, ``T`` steps, all threads). Returns the seconds and the
     trajectory-steps of each part. Compilation, the problems' set-up and the plots are not
     included."""
-    from nalr_theory.experiments import main_job
+    from nalr_theory.experiments import estimator_check, main_job
 
     config = config or main_job.MainJobConfig.make()
     problem = problems.get("sigmoidal_hetero")
@@ -180,7 +181,7 @@ def main_job_projection(config=None, R: int = 4, T: int = 128) -> dict:
         if label in main_job.NOISY_RATE_OPTIMIZERS:
             add("rate check, 10x noise", ("noisy", label), noisy, lambda layers: build(layers, 0.01, 0.9),
                 max(2, config.rate_seeds // 2) * horizon_steps)
-    for estimator in ("consecutive", "two_sample", "momentum_residual", "oracle"):  # estimator_check's default
+    for estimator in inspect.signature(estimator_check).parameters["estimators"].default:
         add("estimator check", ("hetero", "lanton", estimator), problem,
             lambda layers: optimizers.lanton(layers, 0.01, estimator=estimator), config.rate_seeds * config.estimator_T)
     runs_per_method = len(config.lr_factors) * config.tune_seeds + config.eval_seeds
