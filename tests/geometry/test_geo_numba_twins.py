@@ -96,3 +96,34 @@ def test_certified_gram_nuclear_norm_declines_near_rank_deficient_and_large_matr
     assert abs(kernels.nuclear_norm(G) - reference) <= REL * reference
     assert kernels.certified_gram_nuclear_norm(rng.standard_normal((65, 65))) == -1.0
     assert kernels.certified_gram_nuclear_norm(np.zeros(shape)) == 0.0
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (40, 60), (95, 120), (96, 96), (128, 100), (100, 160), (256, 256)])
+def test_gram_takes_dsyrk_from_its_size_on_and_equals_the_product(shape):
+    """``gram`` (``dsyrk`` from ``SYRK_MIN_SIZE`` on) equals ``X X^T`` / ``X^T X`` to a few ulps,
+    exactly symmetric on the ``dsyrk`` path; ``symmetric_square`` equals ``A @ A``; both sides
+    of the threshold."""
+    X = np.random.default_rng(sum(shape)).standard_normal(shape)
+    for rows, product in ((True, X @ X.T), (False, X.T @ X)):
+        G = kernels.gram(X, rows)
+        assert G.shape == product.shape
+        assert np.array_equal(G, G.T) or G.shape[0] < kernels.SYRK_MIN_SIZE
+        assert_close(G, product, np.max(np.abs(product)))
+        assert_close(kernels.symmetric_square(G), product @ product, np.max(np.abs(product @ product)))
+    transposed_view = np.asfortranarray(X)  # any layout is taken (copied to C order)
+    assert_close(kernels.gram(transposed_view), X @ X.T, np.max(np.abs(X @ X.T)))
+
+
+@pytest.mark.parametrize("shape", [(128, 100), (100, 160), (256, 256)])
+def test_newton_schulz_and_quadrature_twins_on_layers_that_take_dsyrk(shape):
+    """The hypothesis twins above draw small layers; these shapes take ``gram``'s ``dsyrk`` path."""
+    from nalr_theory.geometry.newton_schulz import NS_EPS, newton_schulz
+    from nalr_theory.geometry.nuclear_quadrature import nuclear_norm_bounds
+
+    G = np.random.default_rng(shape[0] * shape[1]).standard_normal(shape)
+    for method in ("ns5", "you_quintic"):
+        assert_close(kernels.newton_schulz(G, ns_coefficients(method), NS_EPS), newton_schulz(G, method), 1.0)
+    lower, upper = nuclear_norm_bounds(G)
+    numba_lower, numba_upper = kernels.nuclear_norm_bounds(G)
+    assert_close(numba_lower, lower, lower)
+    assert_close(numba_upper, upper, upper)
