@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -22,6 +23,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SLOW_CELL_SECONDS = 150
 
 
 def test_there_are_four_notebooks_stored_without_outputs():
@@ -40,8 +42,12 @@ def executed(tmp_path_factory):
     outcome = {}
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
+        sent, seconds = {}, {}
         client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_execute=lambda cell, cell_index: sent.__setitem__(cell_index, time.perf_counter()),
+                                on_cell_executed=lambda cell, cell_index, execute_reply: seconds.__setitem__(
+                                    cell_index, time.perf_counter() - sent[cell_index]))
         began = time.perf_counter()
         try:
             client.execute()
@@ -50,6 +56,12 @@ def executed(tmp_path_factory):
             error = caught
         outcome[path.name] = (error, time.perf_counter() - began)
         nbformat.write(notebook, folder / path.name)
+        # no cell needs this long (the slowest, compiling the engine from scratch, about 95 s):
+        # name it, so that a stall of the Jupyter transport is visible in the test report
+        slow = {index: round(value) for index, value in seconds.items() if value > SLOW_CELL_SECONDS}
+        if slow:
+            warnings.warn(f"{path.name}: cells that took over {SLOW_CELL_SECONDS} s (index: seconds): {slow}",
+                          stacklevel=1)
     return folder, outcome
 
 
@@ -71,11 +83,14 @@ def test_docs_build_strictly_with_plots_and_math(executed, tmp_path):
         pytest.skip(f"notebooks failed to execute: {failed} (reported by their own test)")
     html = tmp_path / "html"
     environment = {**os.environ, "NALR_EXECUTED_NOTEBOOKS": str(folder)}
-    completed = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+    completed = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
                                 str(ROOT / "docs"), str(html), "-d", str(tmp_path / "doctrees")],
                                capture_output=True, text=True, env=environment)
     log = "\n".join(line for line in completed.stderr.splitlines() if "IPKernelApp" not in line)
     assert completed.returncode == 0, f"sphinx-build -W failed:\n{log[-6000:]}"
+    # the executed copies are rendered as they are (executing them again doubled the build's time)
+    executed_again = re.findall(r"notebooks/(\S+\.ipynb): Executing notebook", completed.stdout)
+    assert not executed_again, f"the docs build executed the handed-over notebooks again: {executed_again}"
     for path in NOTEBOOKS:
         page = (html / "notebooks" / (path.stem + ".html")).read_text(encoding="utf-8")
         plots = re.findall(r'<img[^>]+src="[^"]+\.png"', page)
