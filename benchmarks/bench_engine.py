@@ -246,8 +246,11 @@ def main(argv=None) -> dict:
     cost_R = [1.0 / rate(lambda: engine.simulate(problem, optimizer, 500, r), 1, 3) for r in Rs]
     cost_T = [1.0 / rate(lambda: engine.simulate(problem, optimizer, t, 8), 1, 3) for t in Ts]
     result["slope_R"], result["slope_T"] = slope(Rs, cost_R), slope(Ts, cost_T)
+    result["seconds_by_R"], result["seconds_by_T"] = dict(zip(Rs, cost_R)), dict(zip(Ts, cost_T))
     print(f"\nCost against R (T = 500): log-log slope {result['slope_R']:.3f}; against T (R = 8): "
           f"{result['slope_T']:.3f} (linear: 1). float64 GEMM 512: {result['gemm_gflops_512']:.1f} GFLOP/s.")
+    print("seconds per run against R: " + ", ".join(f"{r}: {c:.4f}" for r, c in zip(Rs, cost_R))
+          + "; against T: " + ", ".join(f"{t}: {c:.4f}" for t, c in zip(Ts, cost_T)))
 
     # achieved GFLOP/s: the work every column does (workload_flops) at each column's rate
     gemm = result["gemm_gflops_512"]
