@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbclient.output_widget import OutputWidget
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -35,6 +36,41 @@ def test_there_are_four_notebooks_stored_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{path.name} is stored with outputs"
 
 
+class OutputWidgetWithoutReplies(OutputWidget):
+    """nbclient's front end of ipywidgets' ``Output`` widget, without its replies to the kernel.
+
+    nbclient sends every output the widget captures back to the kernel on the shell channel,
+    while it waits on that same channel for the cell's reply; pyzmq can then miss the reply
+    until the wait's timeout re-checks the socket (jupyter/nbclient#312). Seen in CI: notebook
+    02's ``interact`` cell done in the kernel, nbclient idle for the rest of its 600 s. The
+    replies only update the kernel's copy of the widget's outputs, which no notebook reads; the
+    captured outputs still go into the saved widget state, so the executed notebook is the same.
+    """
+
+    def sync_state(self):
+        pass
+
+
+def test_the_output_widget_front_end_sends_nothing_to_the_kernel():
+    class KernelClientWithoutShell:
+        class shell_channel:
+            @staticmethod
+            def send(message):
+                raise AssertionError("sent on the shell channel")
+
+    class Executor:
+        widget_state = {"w": {}}
+
+    widget = OutputWidgetWithoutReplies("w", {"outputs": []}, KernelClientWithoutShell, Executor)
+    stream = {"header": {"msg_type": "stream"}, "msg_type": "stream", "parent_header": {},
+              "content": {"name": "stdout", "text": "captured"}}
+    widget.output([], stream, None, 0)
+    widget.clear_output([], {"parent_header": {}, "content": {"wait": False}}, 0)
+    assert Executor.widget_state["w"]["outputs"] == []
+    widget.output([], stream, None, 0)
+    assert Executor.widget_state["w"]["outputs"][0]["text"] == "captured"
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """``(folder of executed copies, {name: (error or None, seconds)})``."""
@@ -48,13 +84,7 @@ def executed(tmp_path_factory):
                                 on_cell_execute=lambda cell, cell_index: sent.__setitem__(cell_index, time.perf_counter()),
                                 on_cell_executed=lambda cell, cell_index, execute_reply: seconds.__setitem__(
                                     cell_index, time.perf_counter() - sent[cell_index]))
-        # nbclient plays the front end of ipywidgets' Output widget: it sends every output the
-        # widget captures back to the kernel on the shell channel, while it waits on that same
-        # channel for the cell's reply. pyzmq can then miss the reply until the wait's timeout
-        # re-checks the socket (jupyter/nbclient#312). Seen here: notebook 02's `interact` cell
-        # done in the kernel, nbclient idle for the rest of its 600 s. Without that front end the
-        # widget's outputs are kept as the cell's own outputs, so its figure is still drawn.
-        client.widget_registry = {}
+        client.widget_registry = {"@jupyter-widgets/output": {"OutputModel": OutputWidgetWithoutReplies}}
         began = time.perf_counter()
         try:
             client.execute()
