@@ -249,8 +249,8 @@ def main(argv=None) -> dict:
     result["seconds_by_R"], result["seconds_by_T"] = dict(zip(Rs, cost_R)), dict(zip(Ts, cost_T))
     print(f"\nCost against R (T = 500): log-log slope {result['slope_R']:.3f}; against T (R = 8): "
           f"{result['slope_T']:.3f} (linear: 1). float64 GEMM 512: {result['gemm_gflops_512']:.1f} GFLOP/s.")
-    print("seconds per run against R: " + ", ".join(f"{r}: {c:.4f}" for r, c in zip(Rs, cost_R))
-          + "; against T: " + ", ".join(f"{t}: {c:.4f}" for t, c in zip(Ts, cost_T)))
+    print("seconds per run against R: " + ", ".join(f"{r}: {c:.4f}" for r, c in result["seconds_by_R"].items())
+          + "; against T: " + ", ".join(f"{t}: {c:.4f}" for t, c in result["seconds_by_T"].items()))
 
     # achieved GFLOP/s: the work every column does (workload_flops) at each column's rate
     gemm = result["gemm_gflops_512"]

@@ -71,6 +71,20 @@ def test_the_output_widget_front_end_sends_nothing_to_the_kernel():
     assert Executor.widget_state["w"]["outputs"][0]["text"] == "captured"
 
 
+class CellClock:
+    """Seconds from sending each cell to receiving its reply, as nbclient sees them (nbclient's
+    own timing metadata is the kernel's clock, which does not show a reply received late)."""
+
+    def __init__(self):
+        self.started, self.seconds = {}, {}
+
+    def sent(self, cell, cell_index):
+        self.started[cell_index] = time.perf_counter()
+
+    def replied(self, cell, cell_index, execute_reply):
+        self.seconds[cell_index] = time.perf_counter() - self.started[cell_index]
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """``(folder of executed copies, {name: (error or None, seconds)})``."""
@@ -78,12 +92,10 @@ def executed(tmp_path_factory):
     outcome = {}
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
-        sent, seconds = {}, {}
+        clock = CellClock()
         client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}},
-                                on_cell_execute=lambda cell, cell_index: sent.__setitem__(cell_index, time.perf_counter()),
-                                on_cell_executed=lambda cell, cell_index, execute_reply: seconds.__setitem__(
-                                    cell_index, time.perf_counter() - sent[cell_index]))
+                                on_cell_execute=clock.sent, on_cell_executed=clock.replied)
         client.widget_registry = {"@jupyter-widgets/output": {"OutputModel": OutputWidgetWithoutReplies}}
         began = time.perf_counter()
         try:
@@ -95,7 +107,7 @@ def executed(tmp_path_factory):
         nbformat.write(notebook, folder / path.name)
         # no cell needs this long (the slowest, compiling the engine from scratch, about 95 s):
         # name it, so that a stall of the Jupyter transport is visible in the test report
-        slow = {index: round(value) for index, value in seconds.items() if value > SLOW_CELL_SECONDS}
+        slow = {index: round(value) for index, value in clock.seconds.items() if value > SLOW_CELL_SECONDS}
         if slow:
             warnings.warn(f"{path.name}: cells that took over {SLOW_CELL_SECONDS} s (index: seconds): {slow}",
                           stacklevel=1)
