@@ -96,13 +96,30 @@ def _max_abs(X):
 
 
 @njit(cache=True)
+def _power_of_two(k):
+    """``2^k`` exactly, or ``0.0`` where it is not a float (``k`` outside ``[-1074, 1023]``)."""
+    if k < -1074 or k > 1023:
+        return 0.0
+    return math.ldexp(1.0, k)
+
+
+@njit(cache=True)
+def _times_power_of_two(x, k, factor):
+    """``ldexp(x, k)``, bit for bit, given ``factor = _power_of_two(k)``: a product with an
+    exact power of two is correctly rounded as ``ldexp`` is, and costs a multiplication where
+    ``math.ldexp`` costs a libm call (5 ns: most of ``_scaled``'s time, 0.4 us at 8x8)."""
+    return x * factor if factor != 0.0 else math.ldexp(x, k)
+
+
+@njit(cache=True)
 def _scaled(X, exponent):
-    """``X * 2^-exponent`` (exact), a new C-contiguous array."""
+    """``X * 2^-exponent`` (exact, as ``np.ldexp``), a new C-contiguous array."""
     m, n = X.shape
+    factor = _power_of_two(-exponent)
     out = np.empty((m, n))
     for i in range(m):
         for j in range(n):
-            out[i, j] = math.ldexp(X[i, j], -exponent)
+            out[i, j] = _times_power_of_two(X[i, j], -exponent, factor)
     return out
 
 
@@ -395,12 +412,15 @@ def _rescaled_lines(X, axis):
             k = j if axis == 0 else i
             peaks[k] = max(peaks[k], abs(X[i, j]))
     exponents = np.empty(count, dtype=np.int64)
+    factors = np.empty(count)
     for k in range(count):
         exponents[k] = _exponent(peaks[k])
+        factors[k] = _power_of_two(-exponents[k])
     Y = np.empty((m, n))
     for i in range(m):
         for j in range(n):
-            Y[i, j] = math.ldexp(X[i, j], -exponents[j if axis == 0 else i])
+            k = j if axis == 0 else i
+            Y[i, j] = _times_power_of_two(X[i, j], -exponents[k], factors[k])
     squares = _column_squares(Y) if axis == 0 else _row_squares(Y)
     return Y, exponents, squares
 

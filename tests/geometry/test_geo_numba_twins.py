@@ -71,6 +71,23 @@ def test_kernels_accept_views_of_a_flat_vector():
     assert_close(kernels.lmo(norm.code, norm.radius, G, norm.ns_coefficients, 1e-7), norm.lmo(G), 1.0)
 
 
+@given(mantissas=st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=1, max_size=12),
+       exponent=st.integers(-1074, 1022), shift=st.integers(-1080, 1080))
+@settings(max_examples=300, deadline=None)
+def test_exact_scaling_by_a_power_of_two_is_ldexp_bit_for_bit(mantissas, exponent, shift):
+    # the kernels multiply by 2^-e instead of calling ldexp per element: the same correctly
+    # rounded value, also where the result or 2^-e is subnormal, and ldexp where 2^-e is no float
+    X = np.ldexp(np.asarray(mantissas), exponent).reshape(1, -1)
+    with np.errstate(over="ignore"):  # an infinite result is a case too
+        expected = np.ldexp(X, -shift)
+    assert np.array_equal(kernels._scaled(X, shift), expected)
+    for axis in (0, 1):
+        lines = X if axis == 1 else X.T.copy()
+        Y, exponents, _ = kernels._rescaled_lines(lines, axis)
+        per_line = exponents[None, :] if axis == 0 else exponents[:, None]
+        assert np.array_equal(Y, np.ldexp(lines, -per_line))
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (8, 8), (16, 16), (40, 9), (64, 64)])
 @pytest.mark.parametrize("scale", [1.0, 2.0 ** 600, 2.0 ** -600, 1e-170, 1e160])
 def test_certified_gram_nuclear_norm_is_taken_on_well_conditioned_matrices_and_is_the_svd_sum(shape, scale):
