@@ -78,15 +78,29 @@ steps = compile_module(reference_steps, reference_steps.STEPS, {"geo": geometry_
 geo = geometry_kernels
 
 
+#: the largest float64: ``|v| <= FLOAT_MAX`` is false exactly for ``inf``, ``-inf`` and ``nan``
+FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+@njit(cache=True)
+def all_finite(vector, start, stop):
+    """Whether ``vector[start:stop]`` is finite. One pass with no early exit, which the
+    compiler vectorises (an OR of comparisons): 0.14 us for 2048 entries, against 0.8 us for
+    a loop that stops at the first ``np.isfinite`` failure or ``np.all(np.isfinite(v))``."""
+    bad = False
+    for i in range(start, stop):
+        bad |= not (abs(vector[i]) <= FLOAT_MAX)
+    return not bad
+
+
 @njit(cache=True)
 def first_nonfinite_layer(vector, layers):
     """Index of the first layer with a non-finite entry in ``vector``, ``-1`` if none (or empty)."""
-    if vector.shape[0] == 0:
+    if vector.shape[0] == 0 or all_finite(vector, 0, vector.shape[0]):
         return -1
     for l in range(layers.start.shape[0]):
-        for i in range(layers.start[l], layers.stop[l]):
-            if not np.isfinite(vector[i]):
-                return l
+        if not all_finite(vector, layers.start[l], layers.stop[l]):
+            return l
     return -1
 
 

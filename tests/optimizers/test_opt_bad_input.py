@@ -155,7 +155,8 @@ def test_overflow_is_reported_as_divergence_not_returned(backend):
     assert stateful.state is None
 
 
-def test_kernel_reports_the_first_non_finite_input_and_changes_nothing():
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_kernel_reports_the_first_non_finite_input_and_changes_nothing(bad):
     optimizer = optimizers.lanton(LAYERS, 0.1, estimator="two_sample", weight_decay=0.1)
     layout, p = optimizer.layout, len(optimizer.layout)
     grads, grads2, params = (layout.flatten(tree) for tree in first_step_inputs())
@@ -164,7 +165,7 @@ def test_kernel_reports_the_first_non_finite_input_and_changes_nothing():
         inputs = dict(grads=grads.copy(), grads2=grads2.copy(), noise=np.zeros(0), params=params.copy())
         if argument == "noise":
             inputs["noise"] = np.zeros(layout.size)
-        inputs[argument][layout.offsets[2]] = np.nan  # layer 2
+        inputs[argument][layout.offsets[2] + 1] = bad  # layer 2
         state = optimizers.FlatState(*(array.copy() for array in flat))
         updates = np.zeros(layout.size)
         diagnostics = optimizers.Diagnostics(*(np.zeros(p) for _ in optimizers.Diagnostics._fields))
