@@ -15,7 +15,7 @@ from numba import njit
 
 from ..geometry import _kernels as geo
 from ..optimizers import _kernels as optimizer_kernels
-from ..optimizers._kernels import all_finite
+from ..optimizers._kernels import all_finite  # one vectorised pass, no temporary
 from ..optimizers.state import Diagnostics, StepInputs
 from .measures import stationarity_measures as _stationarity_measures_py
 
