@@ -28,13 +28,12 @@ import inspect
 import json
 import os
 import sys
-import time
 
 import numba
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import gemm_gflops, table  # noqa: E402
+from _timing import gemm_gflops, interleaved_best, table  # noqa: E402
 
 import _peers  # noqa: E402
 
@@ -83,12 +82,7 @@ def workload_flops(size: int, count: int, method: str, ns_steps: int = 5) -> flo
 
 def rate(function, trajectory_steps: int, rounds: int = 2) -> float:
     """Best trajectory-steps per second of ``function()`` over ``rounds``."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return trajectory_steps / best
+    return trajectory_steps / interleaved_best([function], rounds)[0]
 
 
 def peers(problem, optimizer, R: int, T: int, threads: int) -> dict:
@@ -118,21 +112,6 @@ def peers(problem, optimizer, R: int, T: int, threads: int) -> dict:
               file=sys.stderr)
         out["torch"] = "not installed"
     return out
-
-
-def interleaved_seconds(run, values, rounds: int = 3) -> list:
-    """Best seconds of ``run(v)`` for each of ``values`` over ``rounds`` rounds, each round
-    running every value once. The shortest run (R = 4) takes 30 ms: with the rounds of one
-    value back to back, a transient slowdown of the shared machine lasting 0.1 s hit all three
-    and bent the slope (measured: 36 ms against 28 ms, slope 0.853 against 0.97-0.99 on
-    reruns); interleaved, it hits one round of each value."""
-    best = [float("inf")] * len(values)
-    for _ in range(rounds):
-        for k, value in enumerate(values):
-            start = time.perf_counter()
-            run(value)
-            best[k] = min(best[k], time.perf_counter() - start)
-    return best
 
 
 def slope(xs, ys) -> float:
@@ -257,8 +236,9 @@ def main(argv=None) -> dict:
     # cost against R and T on the smallest workload (linear: slope 1)
     problem, optimizer = workload(8, 8, "scion")
     Rs, Ts = [4, 8, 16, 32], [250, 500, 1000, 2000]
-    cost_R = interleaved_seconds(lambda r: engine.simulate(problem, optimizer, 500, r), Rs)
-    cost_T = interleaved_seconds(lambda t: engine.simulate(problem, optimizer, t, 8), Ts)
+    # the rounds interleaved over the points (interleaved_best): each point's best of 3
+    cost_R = interleaved_best([lambda r=r: engine.simulate(problem, optimizer, 500, r) for r in Rs], 3)
+    cost_T = interleaved_best([lambda t=t: engine.simulate(problem, optimizer, t, 8) for t in Ts], 3)
     result["slope_R"], result["slope_T"] = slope(Rs, cost_R), slope(Ts, cost_T)
     result["seconds_by_R"], result["seconds_by_T"] = dict(zip(Rs, cost_R)), dict(zip(Ts, cost_T))
     print(f"\nCost against R (T = 500): log-log slope {result['slope_R']:.3f}; against T (R = 8): "

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import per_call, table  # noqa: E402
+from _timing import interleaved_best, per_call, table  # noqa: E402
 
 from nalr_theory import optimizers  # noqa: E402
 from nalr_theory.geometry import Layer  # noqa: E402
@@ -41,11 +41,7 @@ def paired(functions: list, rounds: int, min_seconds: float) -> list[float]:
     """Best per-call time of each function, measured in alternation over ``rounds``."""
     for function in functions:
         function()  # warm-up: compilation, caches, thread pools
-    best = [float("inf")] * len(functions)
-    for _ in range(rounds):
-        for index, function in enumerate(functions):
-            best[index] = min(best[index], per_call(function, min_seconds))
-    return best
+    return interleaved_best(functions, rounds, lambda function: per_call(function, min_seconds))
 
 
 class Case:

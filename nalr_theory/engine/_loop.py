@@ -15,7 +15,6 @@ from numba import njit
 
 from ..geometry import _kernels as geo
 from ..optimizers import _kernels as optimizer_kernels
-from ..optimizers._kernels import all_finite  # one vectorised pass, no temporary
 from ..optimizers.state import Diagnostics, StepInputs
 from .measures import stationarity_measures as _stationarity_measures_py
 
@@ -59,7 +58,8 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
         grad_dual = layer_dual_norms(exact_grad, offsets, rows, cols, codes, radii)
         grads, noise = problem_oracle_at(x, exact_grad, data, t, rng)
         grads2 = problem_oracle_at(x, exact_grad, data, t, rng)[0] if needs_second else empty
-        if not (np.isfinite(value) and all_finite(grad_dual, 0, p) and all_finite(grads, 0, grads.shape[0])):
+        if not (np.isfinite(value) and optimizer_kernels.all_finite(grad_dual, 0, p)
+                and optimizer_kernels.all_finite(grads, 0, grads.shape[0])):
             return t
         lr, beta, adamw_lr = schedule[t - 1, 0], schedule[t - 1, 1], schedule[t - 1, 2]
         status = optimizer_kernels.step(t, lr, beta, adamw_lr, StepInputs(x, grads, grads2, noise), state, updates,
@@ -83,7 +83,7 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
             noise_dual_out[k] = layer_dual_norms(noise, offsets, rows, cols, codes, radii)
             length_out[k] = diagnostics.step_length
             slot[0] = k + 1
-        if not all_finite(x, 0, x.shape[0]):
+        if not optimizer_kernels.all_finite(x, 0, x.shape[0]):
             return t
     return 0
 
