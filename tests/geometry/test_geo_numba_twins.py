@@ -88,6 +88,22 @@ def test_exact_scaling_by_a_power_of_two_is_ldexp_bit_for_bit(mantissas, exponen
         assert np.array_equal(Y, np.ldexp(lines, -per_line))
 
 
+@given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8), st.integers(1, 8)), fortran=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed):
+    # the loops (two rows of C a pass for rows of 8, one row a pass below) must round as the
+    # textbook sum over p in order from 0, whatever the layout of B: same bits as before
+    m, k, n = shape
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, k))
+    B = rng.standard_normal((k, n))
+    expected = np.zeros((m, n))
+    for p in range(k):
+        expected += np.outer(A[:, p], B[p, :])
+    assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), expected)
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (8, 8), (16, 16), (40, 9), (64, 64)])
 @pytest.mark.parametrize("scale", [1.0, 2.0 ** 600, 2.0 ** -600, 1e-170, 1e160])
 def test_certified_gram_nuclear_norm_is_taken_on_well_conditioned_matrices_and_is_the_svd_sum(shape, scale):
