@@ -541,6 +541,17 @@ def dual_norm(code, radius, G):
 
 
 @njit(cache=True)
+def _combine_in_place(Y, y_factor, x_factor, X):
+    """``Y <- x_factor X + y_factor Y``, rounded as NumPy's ``x_factor * X + y_factor * Y``
+    (each product, then the sum), without the new array that expression allocates.
+    ``y_factor = 1`` is exact: ``1.0 * y`` is ``y``."""
+    m, n = Y.shape
+    for i in range(m):
+        for j in range(n):
+            Y[i, j] = x_factor * X[i, j] + y_factor * Y[i, j]
+
+
+@njit(cache=True)
 def newton_schulz(G, coefficients, eps):
     """Approximate polar factor of ``G`` by the Newton-Schulz rows ``coefficients``."""
     transpose = G.shape[0] > G.shape[1]
@@ -560,7 +571,11 @@ def newton_schulz(G, coefficients, eps):
         b = coefficients[k, 1]
         c = coefficients[k, 2]
         A = gram(X)  # X X^T and A^2 by dsyrk on large layers: two of three products at half cost
-        X = a * X + matmul(b * A + c * symmetric_square(A), X)
+        P = symmetric_square(A)
+        _combine_in_place(P, c, b, A)  # b A + c A^2, written over A^2
+        Y = matmul(P, X)
+        _combine_in_place(Y, 1.0, a, X)  # a X + (b A + c A^2) X, written over the product
+        X = Y
     if transpose:
         return np.ascontiguousarray(X.T)
     return X
