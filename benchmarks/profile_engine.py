@@ -12,7 +12,18 @@ without ``simulate``'s set-up). The whole less the parts is the loop's own work
 interference: measured at 8 of 8x8 Scion sign, the four parts called in one compiled loop
 take 28.3 us a step against 24.3 us timed apart, and the loop's own work adds about 1 us.
 
-Run: ``python benchmarks/profile_engine.py [--quick] [--json PATH]``.
+The second table is a floor: the work that the engine's definitions leave no way around,
+at the speed of the engine's own kernels. Each seed draws every sample from its own
+``numpy.random.default_rng(seed)`` stream (``random draws``: per layer a standard normal
+``m x n`` direction and a uniform radius); the objective takes four products per layer
+(``U X V``, then ``U^T phi'(R) V^T``); and for LANTON, two exact nuclear norms per layer
+(the measure ``||grad_l f||_*`` at every step, and the bounded noise's normalisation), and
+one Newton-Schulz polar factor (the base's direction). Everything else is left out. With
+``--bench PATH`` (a ``bench_engine.json``) it also prints what one thread may spend per
+trajectory-step for the engine to reach 1.5x JAX and 1.5x batched NumPy on all cores,
+assuming perfect scaling over them (the most lenient budget).
+
+Run: ``python benchmarks/profile_engine.py [--quick] [--json PATH] [--bench PATH]``.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from bench_engine import WORKLOADS, workload  # noqa: E402
 
 from nalr_theory import engine  # noqa: E402
 from nalr_theory.engine import _loop  # noqa: E402
+from nalr_theory.geometry import _kernels as geo  # noqa: E402
 from nalr_theory.optimizers import _kernels as optimizer_kernels  # noqa: E402
 from nalr_theory.optimizers.state import Diagnostics, StepInputs  # noqa: E402
 
@@ -74,6 +86,72 @@ def timers(kernels):
         return updates[0]
 
     return time_value_and_grad, time_dual_norms, time_oracle, time_step
+
+
+FLOOR_PARTS = ("random draws", "objective products", "exact nuclear norms", "Newton-Schulz")
+
+
+@njit
+def _time_draws(rng, m, n, count, N):
+    total = 0.0
+    for _ in range(N):
+        for _ in range(count):
+            total += rng.standard_normal((m, n))[0, 0] + rng.uniform(0.05, 0.5)
+    return total
+
+
+@njit
+def _time_products(U, X, V, count, N):
+    total = 0.0
+    for _ in range(N):
+        for _ in range(count):
+            total += geo.matmul(geo.matmul(U, X), V)[0, 0] + geo.matmul(geo.matmul(U, X), V)[0, 0]
+    return total
+
+
+@njit
+def _time_nuclear_norms(G, count, N):
+    total = 0.0
+    for _ in range(N):
+        for _ in range(2 * count):
+            total += geo.nuclear_norm(G)
+    return total
+
+
+@njit
+def _time_newton_schulz(G, coefficients, count, N):
+    total = 0.0
+    for _ in range(N):
+        for _ in range(count):
+            total += geo.newton_schulz(G, coefficients, 1e-7)[0, 0]
+    return total
+
+
+def floor(size: int, count: int, method: str, N: int) -> dict:
+    """Microseconds per trajectory-step of the work no implementation of the definitions can
+    leave out (the module docstring), one thread, the engine's kernels."""
+    problem, optimizer = workload(size, count, method)
+    rng = np.random.default_rng(0)
+    U, X, V = (rng.standard_normal((size, size)) for _ in range(3))
+    out = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        out["random draws"] = per_call(lambda n: _time_draws(rng, size, size, count, n), N)
+        out["objective products"] = per_call(lambda n: _time_products(U, X, V, count, n), N)
+        if method == "lanton":
+            layers = optimizer.kernel_config()[0]
+            coefficients = layers.lmo_coefficients[0, : layers.lmo_steps[0]]
+            out["exact nuclear norms"] = per_call(lambda n: _time_nuclear_norms(X, count, n), N)
+            out["Newton-Schulz"] = per_call(lambda n: _time_newton_schulz(X, coefficients, count, n), N)
+    return out
+
+
+def budgets(bench: dict, label: str) -> tuple:
+    """One thread's microseconds per trajectory-step that reach 1.5x JAX and 1.5x batched
+    NumPy on ``bench['cpus']`` cores with perfect scaling (``None`` where a peer is absent)."""
+    entry = next(e for e in bench["workloads"] if e["workload"] == label)
+    cores = bench["cpus"]
+    return tuple(1e6 * cores / (1.5 * entry[peer]) if isinstance(entry.get(peer), float) else None
+                 for peer in ("jax", "numpy_batched"))
 
 
 def per_call(run, N: int) -> float:
@@ -123,12 +201,23 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the 8x8 and 16x16 workloads only")
     parser.add_argument("--json", default="profile_engine.json")
+    parser.add_argument("--bench", help="a bench_engine.json: print the budgets its peers' rates set")
     args = parser.parse_args(argv)
     workloads = WORKLOADS[:4] if args.quick else WORKLOADS
-    result, rows = {}, []
+    bench = None
+    if args.bench:
+        with open(args.bench) as handle:
+            bench = json.load(handle)
+    result, rows, floor_rows = {}, [], []
     for label, size, count, method, T, _ in workloads:
         parts = profile(size, count, method, max(4, T))
+        parts["floor"] = floor(size, count, method, max(4, T))
         result[label] = parts
+        least = sum(parts["floor"].values())
+        floor_rows.append([label] + [f"{parts['floor'][name]:.4g}" if name in parts["floor"] else "-"
+                                     for name in FLOOR_PARTS]
+                          + [f"{least:.4g}", f"{parts['whole step (simulate, 1 seed)']:.4g}"]
+                          + ([f"{b:.4g}" if b is not None else "-" for b in budgets(bench, label)] if bench else []))
         whole = parts["whole step (simulate, 1 seed)"]
         other = whole - sum(parts[name] for name in PARTS)
         rows.append([label] + [f"{parts[name]:.4g} ({100 * parts[name] / whole:.0f}%)" for name in (*PARTS,)]
@@ -136,6 +225,9 @@ def main(argv=None) -> dict:
         print("  done:", label, file=sys.stderr, flush=True)
     print(table(["workload", *PARTS, "whole less parts", "whole step"], rows,
                 "Engine, one thread: microseconds per trajectory-step (share of the whole step)"))
+    print(table(["workload", *FLOOR_PARTS, "floor", "whole step"]
+                + (["budget for 1.5x JAX", "budget for 1.5x batched NumPy"] if bench else []), floor_rows,
+                "Floor, one thread: microseconds per trajectory-step of the work the definitions require"))
     with open(args.json, "w") as handle:
         json.dump(result, handle, indent=2)
     return result

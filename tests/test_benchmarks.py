@@ -2,6 +2,7 @@
 single calls); its numbers are not checked here, only that every table and the target
 line are printed."""
 
+import json
 import os
 import sys
 
@@ -89,3 +90,23 @@ def test_main_job_projection_counts_the_main_jobs_runs():
     assert steps["comparison"] == methods * (1 * 1 + 1) * 4
     assert projection["total_seconds"] == pytest.approx(sum(projection["seconds"].values()))
     assert all(value > 0 for value in projection["seconds"].values())
+
+
+def test_profile_engine_prints_the_parts_the_floor_and_the_budgets(monkeypatch, capsys, tmp_path):
+    profile_engine = pytest.importorskip("profile_engine")
+    monkeypatch.setattr(profile_engine, "WORKLOADS", [("2 of 4x4, Scion sign", 4, 2, "scion", 4, 2),
+                                                      ("2 of 4x4, LANTON", 4, 2, "lanton", 4, 2)])
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"cpus": 2, "workloads": [
+        {"workload": "2 of 4x4, Scion sign", "jax": 1e6, "numpy_batched": 5e5},
+        {"workload": "2 of 4x4, LANTON", "jax": "not installed", "numpy_batched": 4e4}]}))
+    result = profile_engine.main(["--json", str(tmp_path / "profile.json"), "--bench", str(bench)])
+    out = capsys.readouterr().out
+    assert "### Floor, one thread" in out
+    # 2 cores / (1.5 x 1e6 per second) = 1.333 us; JAX absent: no budget
+    assert "| 2 of 4x4, Scion sign | " in out and "| 1.333 | 2.667 |" in out
+    lanton = next(line for line in out.splitlines() if line.startswith("| 2 of 4x4, LANTON |") and "| - |" in line)
+    assert lanton.endswith("| - | 33.33 |")
+    floor = result["2 of 4x4, LANTON"]["floor"]
+    assert set(floor) == set(profile_engine.FLOOR_PARTS) and all(value > 0 for value in floor.values())
+    assert set(result["2 of 4x4, Scion sign"]["floor"]) == {"random draws", "objective products"}
