@@ -104,6 +104,23 @@ def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed)
     assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), expected)
 
 
+@given(shape=st.tuples(st.integers(1, 9), st.integers(1, 9)), seed=st.integers(0, 2**32 - 1),
+       factors=st.tuples(st.floats(-4.0, 4.0), st.floats(-4.0, 4.0)))
+@settings(max_examples=200, deadline=None)
+def test_newton_schulz_combination_in_place_rounds_as_the_numpy_expression(shape, seed, factors):
+    # Newton-Schulz writes b A + c A^2 over A^2 and a X + P X over P X: the same bits as the
+    # reference's expressions, whatever the factors (1.0 * y is y)
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal(shape), rng.standard_normal(shape)
+    x_factor, y_factor = factors
+    X_before = X.copy()
+    for y_scale in (y_factor, 1.0):
+        combined = Y.copy()
+        kernels._combine_in_place(combined, y_scale, x_factor, X)
+        assert np.array_equal(combined, x_factor * X + y_scale * Y)
+    assert np.array_equal(X, X_before)  # X is only read
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (8, 8), (16, 16), (40, 9), (64, 64)])
 @pytest.mark.parametrize("scale", [1.0, 2.0 ** 600, 2.0 ** -600, 1e-170, 1e160])
 def test_certified_gram_nuclear_norm_is_taken_on_well_conditioned_matrices_and_is_the_svd_sum(shape, scale):
