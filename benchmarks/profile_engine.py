@@ -130,7 +130,7 @@ def _time_newton_schulz(G, coefficients, count, N):
 def floor(size: int, count: int, method: str, N: int) -> dict:
     """Microseconds per trajectory-step of the work no implementation of the definitions can
     leave out (the module docstring), one thread, the engine's kernels."""
-    problem, optimizer = workload(size, count, method)
+    optimizer = workload(size, count, method)[1]
     rng = np.random.default_rng(0)
     U, X, V = (rng.standard_normal((size, size)) for _ in range(3))
     out = {}
