@@ -237,6 +237,8 @@ def matmul(A, B):
         # (8x8 X X^T: 203 ns against 306 ns)
         return _two_rows_product(A, np.ascontiguousarray(B))
     C = np.zeros((m, n))
+    # written out, as is _two_rows_product's last row: one helper for both measured slower
+    # here (4x4: 80 against 57 ns; 7x7: 212 against 160 ns)
     for i in range(m):
         for p in range(k):
             a = A[i, p]
