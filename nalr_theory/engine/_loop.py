@@ -49,8 +49,8 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
     offsets, rows, cols, codes, radii = norms
     updates = np.zeros(x.shape[0])
     p = codes.shape[0]
-    diagnostics = Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p),
-                                                np.zeros(p))
+    # momentum_dual_norm and update_rms are not recorded: empty, so the step skips them
+    diagnostics = Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(0), np.zeros(p), np.zeros(0))
     empty = np.zeros(0)
     for t in range(t_first, t_last + 1):
         # f, the exact gradient (for the measures and inside the oracle) once per step

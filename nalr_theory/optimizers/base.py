@@ -230,8 +230,9 @@ class Optimizer:
                     norm.radius, norm.ns_coefficients)
             else:
                 lengths[l] = lr * scale[l]
-                momentum[name], update, duals[l] = steps.lmo_step(
+                momentum[name], U, D, update = steps.lmo_step(
                     state.momentum[name], G, X, beta, lengths[l], opts, norm.code, norm.radius, norm.ns_coefficients)
+                duals[l] = rules.pairing_dual(U, D)
             updates[name] = update
             rms[l] = rules.update_rms(update)
         previous = {name: grads[name].copy() for name in grads} if config.estimator == "consecutive" else {}

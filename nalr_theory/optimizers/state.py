@@ -3,7 +3,7 @@
 :class:`OptimizerState` is what the NumPy reference passes from step to step (dicts of layer
 arrays); :class:`FlatState` holds the same numbers as flat float64 vectors for the numba fast
 path (``Optimizer.to_flat`` / ``from_flat`` convert). :class:`Diagnostics` is what a step
-reports per layer, for free.
+reports per layer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 
 class Diagnostics(NamedTuple):
-    """What one step reports, per layer (arrays of shape ``(p,)``, layout order), for free.
+    """What one step reports, per layer (arrays of shape ``(p,)``, layout order).
 
     ``weights``: the weight ``w_t^l`` applied at this step (1 for uniform methods and AdamW
     layers). ``noise_sample``: ``n_t^l`` (``nan`` when no sample: not LANTON, AdamW layer, or
@@ -26,6 +26,11 @@ class Diagnostics(NamedTuple):
     ``eta_t w_t^l``, the step's length in the layer norm for an exact LMO (lemma L1; times
     ``kappa_hi`` for Newton-Schulz; decay not included); ``nan`` for AdamW layers.
     ``update_rms``: ``||update^l||_F / sqrt(m n)`` of the returned update.
+
+    The optimizers' ``step`` always reports all six. The numba step that the engine calls
+    (``_kernels.step``) skips ``momentum_dual_norm`` and ``update_rms`` when handed empty
+    arrays for them: the engine records neither, and their two dot products per layer take a
+    third of the numba step's time with Scion on 8x8 layers (2.5 of 6.6 us).
     """
 
     weights: np.ndarray

@@ -34,10 +34,12 @@ from . import rules
 
 
 def lmo_step(B_previous, G, X, beta, step, options, code, radius, coefficients):
-    """The LMO momentum step on one layer: ``(B_t, update, -<U_t, D_t>)``.
+    """The LMO momentum step on one layer: ``(B_t, U_t, D_t, update)``.
 
     ``B_t`` (EMA or heavy ball), ``U_t`` (Nesterov or ``B_t``), ``D_t = lmo_l(U_t)``, then
     ``X_{t+1} - X_t = s D_t - s lambda X_t`` or, constrained (Scion), ``s D_t - s X_t``.
+    ``U_t`` and ``D_t`` are returned for the diagnostic ``-<U_t, D_t>``
+    (``rules.pairing_dual``), which the caller computes only when it reports it.
     """
     B = rules.momentum(B_previous, G, beta, options.heavy_ball)
     U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
@@ -46,7 +48,7 @@ def lmo_step(B_previous, G, X, beta, step, options, code, radius, coefficients):
         update = rules.conditional_gradient_step(D, X, step)
     else:
         update = rules.decoupled_step(D, X, step, options.weight_decay)
-    return B, update, rules.pairing_dual(U, D)
+    return B, U, D, update
 
 
 def normuon_step(B_previous, row_moment, G, X, beta, step, options, radius, coefficients):

@@ -109,3 +109,53 @@ def test_lanton_options(option, estimator):
     layers = make_layers("spectral", "ns5")
     options = dict(lr=0.05) | OPTIONS[option]
     assert_twins_agree(optimizers.lanton(layers, estimator=estimator, **options), layers)
+
+
+UNREPORTED_DIAGNOSTICS = {
+    "scion": lambda layers: optimizers.scion(layers, 0.05, nesterov=True),
+    "lanton[dmuon,consecutive,quadrature]": lambda layers: optimizers.lanton(layers, 0.05, base="dmuon",
+                                                                             estimator="consecutive", dual="quadrature"),
+    "dmuon[adamw_layers]": lambda layers: optimizers.dmuon(layers, 0.01, adamw_layers=("w1",)),
+    "normuon": lambda layers: optimizers.normuon(layers, 0.01, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("method", list(UNREPORTED_DIAGNOSTICS))
+def test_step_skips_empty_diagnostics_and_changes_nothing_else(method):
+    """The engine hands ``_kernels.step`` empty ``momentum_dual_norm`` and ``update_rms`` (it
+    records neither): the step must then compute and write neither, and give the same
+    updates, state and other diagnostics, bit for bit, as with every diagnostic reported."""
+    from nalr_theory.optimizers import _kernels
+    from nalr_theory.optimizers.state import Diagnostics, StepInputs
+
+    layers = make_layers("spectral")
+    optimizer = UNREPORTED_DIAGNOSTICS[method](layers)
+    layout = optimizer.layout
+    table, options = optimizer.kernel_config()
+    p = len(layout)
+    params = random_tree(layers, np.random.default_rng(1), scale=0.01)
+    runs = []
+    for reported in (True, False):
+        flat = optimizer.to_flat(optimizer.init(params))
+        x = layout.flatten(params, "params").copy()
+        unreported = np.zeros(p) if reported else np.zeros(0)
+        diagnostics = Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), unreported, np.zeros(p), unreported.copy())
+        updates_seen = []
+        for t, (grads, grads2, noise) in enumerate(gradient_sequence(layers, 30, seed=0), start=1):
+            inputs = StepInputs(x, layout.flatten(grads, "grads"), layout.flatten(grads2, "grads2"),
+                                layout.flatten(noise, "noise"))
+            updates = np.zeros(layout.size)
+            assert _kernels.step(t, 0.05, 0.9, 0.01, inputs, flat, updates, diagnostics, table, options) == -1
+            x = x + updates
+            updates_seen.append(updates)
+            if reported:
+                assert np.all(np.isfinite(diagnostics.update_rms))
+            else:
+                assert diagnostics.momentum_dual_norm.shape == diagnostics.update_rms.shape == (0,)
+        runs.append((np.array(updates_seen), flat, diagnostics))
+    (updates_a, flat_a, diagnostics_a), (updates_b, flat_b, diagnostics_b) = runs
+    np.testing.assert_array_equal(updates_b, updates_a)
+    for field, a, b in zip(flat_a._fields, flat_a, flat_b):
+        np.testing.assert_array_equal(b, a, err_msg=field)
+    for field in ("weights", "noise_sample", "noise_estimate", "step_length"):
+        np.testing.assert_array_equal(getattr(diagnostics_b, field), getattr(diagnostics_a, field), err_msg=field)
