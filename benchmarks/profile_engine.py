@@ -47,7 +47,7 @@ from nalr_theory import engine  # noqa: E402
 from nalr_theory.engine import _loop  # noqa: E402
 from nalr_theory.geometry import _kernels as geo  # noqa: E402
 from nalr_theory.optimizers import _kernels as optimizer_kernels  # noqa: E402
-from nalr_theory.optimizers.state import Diagnostics, StepInputs  # noqa: E402
+from nalr_theory.optimizers.state import StepInputs  # noqa: E402
 
 PARTS = ("value_and_grad", "layer_dual_norms", "oracle_at", "optimizer step")
 
@@ -178,7 +178,7 @@ def profile(size: int, count: int, method: str, N: int) -> dict:
     layers, options = optimizer.kernel_config()
     state = optimizer.to_flat(optimizer.init(problem.init(0)))
     p = len(layout)
-    diagnostics = Diagnostics(*(np.zeros(p) for _ in range(6)))
+    diagnostics = _loop.recorded_diagnostics(p)  # as the engine hands them to the step
     inputs = StepInputs(x, grads, np.zeros(0), noise)
     lr, beta, _ = optimizer.schedule_values(1)
     rng = np.random.default_rng(0)

@@ -35,8 +35,14 @@ def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
     p = codes.shape[0]
     out = np.empty(p)
     for l in range(p):
-        out[l] = geo.dual_norm(codes[l], radii[l], vector[offsets[l]:offsets[l + 1]].reshape((rows[l], cols[l])))
+        out[l] = geo.dual_norm(codes[l], radii[l], geo.matrix_view(vector[offsets[l]:offsets[l + 1]], rows[l], cols[l]))
     return out
+
+
+def recorded_diagnostics(p):
+    """The step's diagnostics as the engine hands them: ``momentum_dual_norm`` and
+    ``update_rms`` empty, since no record holds them (the step then skips them)."""
+    return Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(0), np.zeros(p), np.zeros(0))
 
 
 def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inverse_sigma, record_steps, slot,
@@ -49,8 +55,7 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
     offsets, rows, cols, codes, radii = norms
     updates = np.zeros(x.shape[0])
     p = codes.shape[0]
-    # momentum_dual_norm and update_rms are not recorded: empty, so the step skips them
-    diagnostics = Diagnostics(np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(0), np.zeros(p), np.zeros(0))
+    diagnostics = recorded_diagnostics(p)
     empty = np.zeros(0)
     for t in range(t_first, t_last + 1):
         # f, the exact gradient (for the measures and inside the oracle) once per step
@@ -89,4 +94,4 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
 
 
 #: compiled in this order by ``loop_for``
-FUNCTIONS = ("layer_dual_norms", "run_chunk")
+FUNCTIONS = ("layer_dual_norms", "recorded_diagnostics", "run_chunk")

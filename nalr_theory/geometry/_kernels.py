@@ -50,6 +50,48 @@ try:  # BLAS dsyrk (symmetric rank-k update) from SciPy's BLAS, the library numb
 except (ImportError, AttributeError, ValueError):  # pragma: no cover - no SciPy BLAS capsule
     _DSYRK = None
 
+try:  # a matrix view of a vector built directly, without numba's general reshape
+    from numba import types as _types
+    from numba.core.imputils import impl_ret_borrowed
+    from numba.extending import intrinsic
+    from numba.np.arrayobj import make_array, populate_array
+
+    @intrinsic
+    def _matrix_view_unchecked(typingctx, vector, rows, cols):
+        if not (isinstance(vector, _types.Array) and vector.ndim == 1 and vector.layout == "C"):
+            return None
+        matrix = _types.Array(vector.dtype, 2, "C")
+
+        def codegen(context, builder, signature, args):
+            source = make_array(signature.args[0])(context, builder, args[0])
+            view = make_array(matrix)(context, builder)
+            m = context.cast(builder, args[1], signature.args[1], _types.intp)
+            n = context.cast(builder, args[2], signature.args[2], _types.intp)
+            # the vector's buffer and owner (meminfo, whose count the view increments)
+            populate_array(view, data=source.data, shape=[m, n], strides=[builder.mul(n, source.itemsize),
+                                                                          source.itemsize],
+                           itemsize=source.itemsize, meminfo=source.meminfo, parent=source.parent)
+            return impl_ret_borrowed(context, builder, matrix, view._getvalue())
+
+        return matrix(vector, rows, cols), codegen
+
+    @njit(cache=True, inline="always")
+    def matrix_view(vector, rows, cols):
+        """``vector.reshape((rows, cols))`` for a C-contiguous 1-D ``vector`` (a slice of the
+        engine's flat arrays): the same view, writes go through, no copy. numba's ``reshape``
+        handles any layout and ``-1`` at about 18 ns a call; every step takes a dozen views per
+        layer, so this builds the view's shape and strides directly (about 1 ns inlined).
+        ``ValueError`` unless ``rows * cols`` is the vector's length."""
+        if rows < 0 or cols < 0 or rows * cols != vector.shape[0]:
+            raise ValueError("matrix_view: rows * cols must equal the vector's length")
+        return _matrix_view_unchecked(vector, rows, cols)
+except ImportError:  # pragma: no cover - a numba without these internal names
+    @njit(cache=True)
+    def matrix_view(vector, rows, cols):
+        """``vector.reshape((rows, cols))``."""
+        return vector.reshape((rows, cols))
+
+
 if _GESDD is not None:
     @njit(cache=True)
     def singular_values(X):

@@ -121,7 +121,7 @@ def first_bad_input(inputs, layers):
 @njit(cache=True)
 def layer_block(vector, layers, l):
     """Layer ``l`` of ``vector`` as an ``(m, n)`` view."""
-    return vector[layers.start[l]:layers.stop[l]].reshape((layers.rows[l], layers.cols[l]))
+    return geo.matrix_view(vector[layers.start[l]:layers.stop[l]], layers.rows[l], layers.cols[l])
 
 
 @njit(cache=True)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..geometry._kernels import matmul
+from ..geometry._kernels import matmul, matrix_view
 from ._kernels import draw_noise
 
 
 @njit(cache=True)
 def _block(flat, start, stop, m, n):
     # a C-contiguous view of the flat data: no copy
-    return flat[start:stop].reshape(m, n)
+    return matrix_view(flat[start:stop], m, n)
 
 
 @njit(cache=True)
