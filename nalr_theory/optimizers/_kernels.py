@@ -182,23 +182,24 @@ def step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, opt
         if layers.kind[l] == KIND_ADAMW:
             first, second, update = steps.adamw_step(B_previous, layer_block(state.second_moment, layers, l), G, X,
                                                      t, adamw_lr, options)
-            state.momentum[s:e] = first.ravel()
-            state.second_moment[s:e] = second.ravel()
+            state.momentum[s:e] = geo.vector_view(first)
+            state.second_moment[s:e] = geo.vector_view(second)
         elif layers.kind[l] == KIND_NORMUON:
             r = layers.row_start[l]
             length = lr * scale[l]
-            B, rows, update, dual = steps.normuon_step(B_previous, state.row_second_moment[r:r + m].reshape((m, 1)),
-                                                       G, X, beta, length, options, layers.radius[l], coefficients)
-            state.momentum[s:e] = B.ravel()
-            state.row_second_moment[r:r + m] = rows.ravel()
+            row_moment = geo.matrix_view(state.row_second_moment[r:r + m], m, 1)
+            B, rows, update, dual = steps.normuon_step(B_previous, row_moment, G, X, beta, length, options,
+                                                       layers.radius[l], coefficients)
+            state.momentum[s:e] = geo.vector_view(B)
+            state.row_second_moment[r:r + m] = geo.vector_view(rows)
         else:
             length = lr * scale[l]
             B, U, D, update = steps.lmo_step(B_previous, G, X, beta, length, options, layers.code[l],
                                              layers.radius[l], coefficients)
             if reports_dual:
                 dual = rules.pairing_dual(U, D)
-            state.momentum[s:e] = B.ravel()
-        updates[s:e] = update.ravel()
+            state.momentum[s:e] = geo.vector_view(B)
+        updates[s:e] = geo.vector_view(update)
         diagnostics.weights[l] = scale[l]
         diagnostics.noise_sample[l] = samples[l]
         diagnostics.noise_estimate[l] = state.noise_estimate[l] if layers.group[l] >= 0 and options.adaptive \

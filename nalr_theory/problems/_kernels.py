@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..geometry._kernels import dual_norm
+from ..geometry._kernels import dual_norm, vector_view
 from .noise import BOUNDED, GAUSSIAN, STUDENT_T
 from .noise import profile_factor as _profile_factor_py
 
@@ -45,7 +45,7 @@ def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_c
             block = (factor * table[layer, 2] * mixing) * gaussian_part
         else:
             continue
-        noise[offsets[layer]:offsets[layer + 1]] = block.ravel()
+        noise[offsets[layer]:offsets[layer + 1]] = vector_view(block)
     return noise
 
 

@@ -63,3 +63,19 @@ def test_matrix_view_keeps_its_vector_alive():
 def test_matrix_view_refuses_a_shape_of_another_size(rows, cols):
     with pytest.raises(ValueError, match="rows \\* cols"):
         kernels.matrix_view(np.arange(8.0), rows, cols)
+
+
+@njit
+def _flat_of(matrix):
+    return kernels.vector_view(matrix)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.integers(0, 9), cols=st.integers(0, 9), seed=st.integers(0, 2**32 - 1))
+def test_vector_view_is_the_ravel_and_shares_memory(rows, cols, seed):
+    matrix = np.random.default_rng(seed).standard_normal((rows, cols))
+    flat = _flat_of(matrix)
+    assert flat.shape == (rows * cols,) and flat.flags.c_contiguous
+    np.testing.assert_array_equal(flat, matrix.ravel())
+    if rows * cols:
+        assert np.shares_memory(flat, matrix)

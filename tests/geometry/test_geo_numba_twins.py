@@ -104,6 +104,22 @@ def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed)
     assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), expected)
 
 
+@given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8)), rows=st.booleans(), exponent=st.integers(-150, 150),
+       seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_small_gram_is_the_in_order_product_bit_for_bit(shape, rows, exponent, seed):
+    # X X^T (or X^T X) from one dot product per lower-triangle entry, mirrored: the bits of
+    # the product's in-order sums (matmul's), and exactly symmetric
+    X = np.random.default_rng(seed).standard_normal(shape) * 2.0 ** exponent
+    left, right = (X, X.T) if rows else (X.T, X)
+    expected = np.zeros((left.shape[0], right.shape[1]))
+    for p in range(left.shape[1]):
+        expected += np.outer(left[:, p], right[p, :])
+    gram = kernels.gram(X, rows)
+    assert np.array_equal(gram, expected)
+    assert np.array_equal(gram, gram.T)
+
+
 @given(shape=st.tuples(st.integers(1, 9), st.integers(1, 9)), seed=st.integers(0, 2**32 - 1),
        factors=st.tuples(st.floats(-4.0, 4.0), st.floats(-4.0, 4.0)))
 @settings(max_examples=200, deadline=None)
