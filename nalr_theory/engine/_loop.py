@@ -35,7 +35,8 @@ def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
     p = codes.shape[0]
     out = np.empty(p)
     for l in range(p):
-        out[l] = geo.dual_norm(codes[l], radii[l], geo.matrix_view(vector[offsets[l]:offsets[l + 1]], rows[l], cols[l]))
+        block = geo.matrix_view(vector[offsets[l]:offsets[l + 1]], rows[l], cols[l])
+        out[l] = geo.dual_norm(codes[l], radii[l], block)
     return out
 
 
