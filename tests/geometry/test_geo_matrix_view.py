@@ -51,12 +51,24 @@ def test_matrix_view_is_the_reshape_of_the_slice(rows, cols, start, seed):
         np.testing.assert_array_equal(vector, expected)
 
 
+@njit
+def _allocate_alike(size, count):
+    total = 0.0
+    for _ in range(count):
+        total += np.full(size, -1.0)[0]
+    return total
+
+
 def test_matrix_view_keeps_its_vector_alive():
+    # a view that did not own a reference to the copy would point at freed memory, which
+    # allocations of the same size then overwrite (checked: this fails without the incref)
     vector = np.arange(12.0)
     view = _view_of_a_temporary(vector, 3, 4)
     gc.collect()
-    np.zeros(10_000)  # reuse freed memory, if the copy had been freed
+    _allocate_alike(12, 1000)
+    alike = [np.full(12, -1.0) for _ in range(1000)]
     np.testing.assert_array_equal(view, vector.reshape(3, 4))
+    assert len(alike) == 1000
 
 
 @pytest.mark.parametrize("rows, cols", [(3, 3), (2, 7), (-1, -8)])
