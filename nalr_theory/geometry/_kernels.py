@@ -339,8 +339,8 @@ def _small_gram(X):
     """``X X^T`` for ``X`` of at most ``SMALL_MATMUL`` rows and columns (``gram`` passes
     ``X^T``, a transposed view, for ``X^T X``): one dot product per entry of the lower
     triangle, mirrored. Each entry sums over ``p`` in order from 0, as ``matmul(X, X.T)``
-    does, and ``x y = y x`` exactly, so these are ``matmul``'s bits at fewer than half its
-    multiplications and no copy of ``X^T`` (measured through ``gram``, one thread: 8x8
+    does, and ``x y = y x`` exactly, so these are ``matmul``'s bits with ``m (m + 1) / 2`` of
+    its ``m^2`` dot products and no copy of ``X^T`` (measured through ``gram``, one thread: 8x8
     ``X X^T`` 130 against 195 ns, ``X^T X`` 144 against 162 ns; 4x4 61 against 91 ns)."""
     m, n = X.shape
     C = np.empty((m, m))
