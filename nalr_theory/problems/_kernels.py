@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..geometry._kernels import dual_norm, vector_view
+from ..geometry._kernels import dual_norm, matrix_view
 from .noise import BOUNDED, GAUSSIAN, STUDENT_T
 from .noise import profile_factor as _profile_factor_py
 
@@ -21,31 +21,47 @@ from .noise import profile_factor as _profile_factor_py
 profile_factor = njit(cache=True)(_profile_factor_py)
 
 
+@njit(cache=True, inline="always")
+def _standard_normal_into(rng, out):
+    """``out[:] = rng.standard_normal(out.shape[0])``, the same draws in the same order
+    (numba's array draw is this loop over its scalar draw), without the new array."""
+    for k in range(out.shape[0]):
+        out[k] = rng.standard_normal()
+
+
+@njit(cache=True, inline="always")
+def _scale(out, factor):
+    for k in range(out.shape[0]):
+        out[k] = factor * out[k]
+
+
 @njit(cache=True)
 def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table):
-    """Twin of ``BoundNoise.draw`` on the flat layout (zeros for ``exact``/``minibatch``)."""
-    noise = np.zeros(offsets[-1])
+    """Twin of ``BoundNoise.draw`` on the flat layout (zeros for ``exact``/``minibatch``).
+    Each layer is drawn and scaled in its slice of the result: no array per layer."""
+    noise = np.empty(offsets[-1])
     for layer in range(rows.shape[0]):
         m = rows[layer]
         n = cols[layer]
+        block = noise[offsets[layer]:offsets[layer + 1]]
         factor = profile_factor(profile_code, profile_table[layer], t)
         if kind == BOUNDED:
-            direction = rng.standard_normal((m, n))
+            _standard_normal_into(rng, block)
             size = rng.uniform(table[layer, 0], table[layer, 1])
-            length = dual_norm(codes[layer], radii[layer], direction)
+            length = dual_norm(codes[layer], radii[layer], matrix_view(block, m, n))
             while length == 0.0:
-                direction = rng.standard_normal((m, n))
-                length = dual_norm(codes[layer], radii[layer], direction)
-            block = (factor * size / length) * direction
+                _standard_normal_into(rng, block)
+                length = dual_norm(codes[layer], radii[layer], matrix_view(block, m, n))
+            _scale(block, factor * size / length)
         elif kind == GAUSSIAN:
-            block = (factor * table[layer, 2]) * rng.standard_normal((m, n))
+            _standard_normal_into(rng, block)
+            _scale(block, factor * table[layer, 2])
         elif kind == STUDENT_T:
-            gaussian_part = rng.standard_normal((m, n))
+            _standard_normal_into(rng, block)
             mixing = np.sqrt(table[layer, 4] / rng.chisquare(table[layer, 3]))
-            block = (factor * table[layer, 2] * mixing) * gaussian_part
+            _scale(block, factor * table[layer, 2] * mixing)
         else:
-            continue
-        noise[offsets[layer]:offsets[layer + 1]] = vector_view(block)
+            block[:] = 0.0
     return noise
 
 
