@@ -104,6 +104,42 @@ def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed)
     assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), expected)
 
 
+@given(shape=st.tuples(st.integers(0, 40), st.integers(0, 40)), exponents=st.integers(0, 12),
+       seed=st.integers(0, 2**32 - 1), fortran=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_abs_sum_is_numpys_pairwise_sum_bit_for_bit(shape, exponents, seed, fortran):
+    # the sign norm's dual (l1) in NumPy's pairwise order: the reference's bits for C order,
+    # across block ends (8, 128) and halvings (up to 1600 entries), entries spanning 2^+-12
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal(shape) * 2.0 ** rng.integers(-exponents, exponents + 1, shape)
+    assert kernels.abs_sum(G) == np.sum(np.abs(G))
+    assert kernels.dual_norm(kernels.MAX_ABS, 1.5, G) == 1.5 * np.sum(np.abs(G))
+    if fortran:  # other layouts: copied to C order, so within rounding of NumPy's memory order
+        F = np.asfortranarray(G)
+        assert kernels.abs_sum(F) == pytest.approx(np.sum(np.abs(F)), rel=1e-13, abs=0.0)
+
+
+def test_abs_sum_propagates_nan_and_inf():
+    assert np.isnan(kernels.abs_sum(np.array([[1.0, np.nan] * 80])))
+    assert kernels.abs_sum(np.array([[-np.inf] + [1.0] * 200])) == np.inf
+
+
+@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_product_into_is_matmul_bit_for_bit_and_uses_the_work_array_for_blas(shape, seed):
+    m, k, n = shape
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    work = np.full(m * n + 3, 7.0)
+    C = kernels.product_into(A, B, work)
+    assert np.array_equal(C, kernels.matmul(A, B))
+    if max(shape) > kernels.SMALL_MATMUL:  # BLAS wrote into the work array's first m n entries
+        assert np.shares_memory(C, work) and np.array_equal(work[:m * n], C.ravel())
+        assert np.all(work[m * n:] == 7.0)
+    else:  # the loops' new array, the work array untouched
+        assert not np.shares_memory(C, work) and np.all(work == 7.0)
+
+
 @given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8)), rows=st.booleans(), exponent=st.integers(-150, 150),
        seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=300, deadline=None)
@@ -193,3 +229,17 @@ def test_newton_schulz_and_quadrature_twins_on_layers_that_take_dsyrk(shape):
     numba_lower, numba_upper = kernels.nuclear_norm_bounds(G)
     assert_close(numba_lower, lower, lower)
     assert_close(numba_upper, upper, upper)
+
+
+def test_abs_sum_reloads_from_numbas_cache():
+    # a recursive function compiled with cache=True crashes when numba reloads it (numba
+    # 0.68): the pairwise sum runs its tree with a stack. Two fresh processes, the second
+    # reading the cache the first wrote (where the run's cache is writable)
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from nalr_theory.geometry import _kernels as k; "
+            "G = np.random.default_rng(0).standard_normal((300, 301)); "
+            "assert k.abs_sum(G) == np.sum(np.abs(G))")
+    for _ in range(2):
+        assert subprocess.run([sys.executable, "-c", code], timeout=600).returncode == 0
