@@ -174,7 +174,7 @@ def profile(size: int, count: int, method: str, N: int) -> dict:
     time_value_and_grad, time_dual_norms, time_oracle, time_step = timers(kernels)
     x = layout.flatten(problem.init(0), "start").copy()
     value, g = kernels.value_and_grad(x, kernels.data)
-    grads, noise = kernels.oracle_at(x, g, kernels.data, 1, np.random.default_rng(0))
+    grads, noise, _ = kernels.oracle_at(x, g, kernels.data, 1, np.random.default_rng(0))
     layers, options = optimizer.kernel_config()
     state = optimizer.to_flat(optimizer.init(problem.init(0)))
     p = len(layout)

@@ -40,6 +40,18 @@ def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
     return out
 
 
+def noise_dual_norms(known, noise, offsets, rows, cols, codes, radii):
+    """``||xi^l||_{l,*}`` of every layer: the oracle's value where its draw knows it (bounded
+    noise is scaled to its dual norm, which saves an exact nuclear norm per spectral layer and
+    record), else computed from ``noise``."""
+    out = known.copy()
+    for l in range(codes.shape[0]):
+        if np.isnan(out[l]):
+            block = geo.matrix_view(noise[offsets[l]:offsets[l + 1]], rows[l], cols[l])
+            out[l] = geo.dual_norm(codes[l], radii[l], block)
+    return out
+
+
 def recorded_diagnostics(p):
     """The step's diagnostics as the engine hands them: ``momentum_dual_norm`` and
     ``update_rms`` empty, since no record holds them (the step then skips them)."""
@@ -62,7 +74,7 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
         # f, the exact gradient (for the measures and inside the oracle) once per step
         value, exact_grad = problem_value_and_grad(x, data)
         grad_dual = layer_dual_norms(exact_grad, offsets, rows, cols, codes, radii)
-        grads, noise = problem_oracle_at(x, exact_grad, data, t, rng)
+        grads, noise, noise_dual = problem_oracle_at(x, exact_grad, data, t, rng)
         grads2 = problem_oracle_at(x, exact_grad, data, t, rng)[0] if needs_second else empty
         if not (np.isfinite(value) and optimizer_kernels.all_finite(grad_dual, 0, p)
                 and optimizer_kernels.all_finite(grads, 0, grads.shape[0])):
@@ -86,7 +98,7 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
             grad_dual_out[k] = grad_dual
             weights_out[k] = diagnostics.weights
             estimate_out[k] = diagnostics.noise_estimate
-            noise_dual_out[k] = layer_dual_norms(noise, offsets, rows, cols, codes, radii)
+            noise_dual_out[k] = noise_dual_norms(noise_dual, noise, offsets, rows, cols, codes, radii)
             length_out[k] = diagnostics.step_length
             slot[0] = k + 1
         if not optimizer_kernels.all_finite(x, 0, x.shape[0]):
@@ -95,4 +107,4 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
 
 
 #: compiled in this order by ``loop_for``
-FUNCTIONS = ("layer_dual_norms", "recorded_diagnostics", "run_chunk")
+FUNCTIONS = ("layer_dual_norms", "noise_dual_norms", "recorded_diagnostics", "run_chunk")

@@ -15,9 +15,12 @@ Algorithm
     each seed is computed by one thread from start to end, so the numbers do not depend on
     the number of threads. Per step, ``f`` and the exact gradient are computed once
     (``Kernels.value_and_grad``) and the oracle is given that gradient
-    (``Kernels.oracle_at``); nuclear norms (the spectral dual: measures, bounded noise) come
-    from the Gram matrix's eigenvalues where that is proven within ``1e-10`` relative, else
-    from the SVD (``geometry._kernels.nuclear_norm``: a third of an SVD's time up to 64x64).
+    (``Kernels.oracle_at``), which also returns the noise's dual norms where its draw fixes
+    them (bounded noise is scaled to a drawn dual norm), so that the ``noise_dual`` record
+    costs nothing there; nuclear norms (the spectral dual: measures, bounded noise, the other
+    ``noise_dual`` records) come from the Gram matrix's eigenvalues where that is proven
+    within ``1e-10`` relative, else from the SVD (``geometry._kernels.nuclear_norm``: a third
+    of an SVD's time up to 64x64).
 
     Sophia and the adaptive Schatten method read more of the problem than its gradients
     (curvature estimates, activations: ``optimizers.layer_loop``); for them ``simulate`` runs

@@ -1,10 +1,11 @@
 """numba twins shared by every problem: noise draws (``noise.py``) and small helpers.
 
 ``draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code,
-profile_table)`` returns the flat noise vector; its arguments after ``(t, rng)`` are
-``BoundNoise.kernel_data()``. It consumes the generator exactly as ``BoundNoise.draw`` does
-(numba's ``Generator`` shares the bit generator and NumPy's algorithms), so the same seed
-gives the same draws on both sides.
+profile_table)`` returns the flat noise vector, and ``noise_and_norms`` (same arguments) that
+vector with each layer's dual norm where the draw knows it; their arguments after
+``(t, rng)`` are ``BoundNoise.kernel_data()``. They consume the generator exactly as
+``BoundNoise.draw`` does (numba's ``Generator`` shares the bit generator and NumPy's
+algorithms), so the same seed gives the same draws on both sides.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ def _scale(out, factor):
 
 
 @njit(cache=True)
-def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table):
-    """Twin of ``BoundNoise.draw`` on the flat layout (zeros for ``exact``/``minibatch``).
-    Each layer is drawn and scaled in its slice of the result: no array per layer."""
+def noise_and_norms(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table):
+    """``(xi, ||xi^l||_{l,*})``: the draw of ``BoundNoise.draw`` on the flat layout (zeros for
+    ``exact``/``minibatch``), each layer drawn and scaled in its slice (no array per layer),
+    and each layer's dual norm where the draw fixes it: ``|factor| s`` for bounded noise
+    (the direction is scaled to that dual norm; its own dual norm was computed to do so),
+    0 for zero noise, ``nan`` for Gaussian and Student-t noise (not computed here)."""
     noise = np.empty(offsets[-1])
+    norms = np.full(rows.shape[0], np.nan)
     for layer in range(rows.shape[0]):
         m = rows[layer]
         n = cols[layer]
@@ -53,6 +58,7 @@ def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_c
                 _standard_normal_into(rng, block)
                 length = dual_norm(codes[layer], radii[layer], matrix_view(block, m, n))
             _scale(block, factor * size / length)
+            norms[layer] = abs(factor) * size
         elif kind == GAUSSIAN:
             _standard_normal_into(rng, block)
             _scale(block, factor * table[layer, 2])
@@ -62,7 +68,14 @@ def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_c
             _scale(block, factor * table[layer, 2] * mixing)
         else:
             block[:] = 0.0
-    return noise
+            norms[layer] = 0.0
+    return noise, norms
+
+
+@njit(cache=True)
+def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table):
+    """Twin of ``BoundNoise.draw`` on the flat layout: the noise of :func:`noise_and_norms`."""
+    return noise_and_norms(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table)[0]
 
 
 @njit(cache=True)

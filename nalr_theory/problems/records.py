@@ -55,8 +55,10 @@ class Kernels(NamedTuple):
     drawn exactly as the NumPy reference draws it). ``data`` is an opaque tuple of arrays to
     pass through unchanged. For the engine, which needs ``f``, the exact gradient and a
     sample at every step: ``value_and_grad(x, data) -> (f, grad)`` (shared work computed
-    once) and ``oracle_at(x, grad, data, t, rng) -> (g, xi)``, the oracle given the exact
-    gradient at ``x`` (``oracle`` is ``oracle_at`` after ``grad``)."""
+    once) and ``oracle_at(x, grad, data, t, rng) -> (g, xi, xi_dual)``, the oracle given the
+    exact gradient at ``x`` (``oracle`` is ``oracle_at`` after ``grad``, less ``xi_dual``),
+    with ``xi_dual[l] = ||xi^l||_{l,*}`` where the draw knows it (bounded noise: the dual
+    norm it was scaled to; zero noise: 0) and ``nan`` where it does not."""
 
     f: Callable
     grad: Callable

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nalr_theory.problems import noise
-from nalr_theory.problems._kernels import draw_noise
+from nalr_theory.problems._kernels import draw_noise, noise_and_norms
 from nalr_theory.problems.noise import gaussian_dual_second_moment
 from nalr_theory.geometry.base_norms import COL_NORM, FROBENIUS, MAX_ABS, ROW_NORM, SPECTRAL
 
@@ -54,6 +54,31 @@ def test_reference_draw_equals_numba_draw_every_kind_and_preset():
             reference = problem.flatten(problem.noise.draw(t, reference_rng))
             twin = draw_noise(t, numba_rng, *problem.noise.kernel_data())
             np.testing.assert_allclose(twin, reference, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("model", [noise.bounded(0.2, 0.5),
+                                   noise.time_varying(noise.bounded(0.2, 0.5), "decay", tau=2.0, power=1.0),
+                                   noise.time_varying(noise.bounded(0.2, 0.5), "spike", start=1, width=2, height=5.0),
+                                   noise.exact(), noise.gaussian(0.3), noise.heavy_tailed(3.0, sigma=0.3)])
+def test_noise_and_norms_is_the_draw_with_the_dual_norms_it_fixes(model):
+    """The engine records bounded noise's dual norms from the draw (no nuclear norm per
+    record): each must be the dual norm of the noise drawn (to the 1e-10 of the Gram route's
+    nuclear norms), on every preset; zero noise has norm 0; the other kinds leave ``nan``
+    (computed by the caller). The draws and the generator's state are ``draw_noise``'s."""
+    problem = all_presets(model)
+    args = problem.noise.kernel_data()
+    first, second = np.random.default_rng(9), np.random.default_rng(9)
+    for t in range(5):
+        noise_vector, norms = noise_and_norms(t, first, *args)
+        np.testing.assert_array_equal(noise_vector, draw_noise(t, second, *args))
+        actual = dual_norms(problem, noise_vector[None])[0]
+        if problem.noise.kind == "bounded":
+            np.testing.assert_allclose(norms, actual, rtol=1e-10, atol=0)
+        elif problem.noise.kind == "exact":
+            np.testing.assert_array_equal(norms, np.zeros(len(problem.names)))
+        else:
+            assert np.all(np.isnan(norms))
+    assert first.random() == second.random()
 
 
 def test_bounded_noise_dual_norm_in_interval_on_every_draw_every_preset():
