@@ -70,19 +70,21 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
     p = codes.shape[0]
     diagnostics = recorded_diagnostics(p)
     empty = np.zeros(0)
+    # the step checks every input it is handed (a pass over it): the noise only when its
+    # estimator reads it (LANTON's oracle estimator)
+    reads_noise = options.adaptive and options.estimator == optimizer_kernels.rules.ORACLE
     for t in range(t_first, t_last + 1):
         # f, the exact gradient (for the measures and inside the oracle) once per step
         value, exact_grad = problem_value_and_grad(x, data)
         grad_dual = layer_dual_norms(exact_grad, offsets, rows, cols, codes, radii)
         grads, noise, noise_dual = problem_oracle_at(x, exact_grad, data, t, rng)
         grads2 = problem_oracle_at(x, exact_grad, data, t, rng)[0] if needs_second else empty
-        if not (np.isfinite(value) and optimizer_kernels.all_finite(grad_dual, 0, p)
-                and optimizer_kernels.all_finite(grads, 0, grads.shape[0])):
+        if not (np.isfinite(value) and optimizer_kernels.all_finite(grad_dual, 0, p)):
             return t
         lr, beta, adamw_lr = schedule[t - 1, 0], schedule[t - 1, 1], schedule[t - 1, 2]
-        status = optimizer_kernels.step(t, lr, beta, adamw_lr, StepInputs(x, grads, grads2, noise), state, updates,
-                                        diagnostics, layers, options)
-        if status >= 0:  # LANTON's noise sample overflowed: the run diverged
+        inputs = StepInputs(x, grads, grads2, noise if reads_noise else empty)
+        status = optimizer_kernels.step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, options)
+        if status >= 0:  # a non-finite input (the sample, X_t) or LANTON's noise sample overflowed
             return t
         x += updates
         plain, weighted, normalised = stationarity_measures(grad_dual, diagnostics.weights, inverse_sigma)
