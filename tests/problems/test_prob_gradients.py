@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nalr_theory.problems import noise
 
@@ -146,3 +148,19 @@ def test_minibatch_families_accept_additive_noise(family):
     grads, xi = kernels.oracle(problem.flatten(point), kernels.data, 0, numba_rng)
     np.testing.assert_allclose(xi, problem.flatten(record.noise), rtol=1e-11, atol=1e-14)
     assert all(0.1 - 1e-12 <= v <= 0.2 + 1e-12 for v in record.noise_dual.values())
+
+
+@settings(max_examples=400, deadline=None)
+@given(magnitude=st.floats(-30.0, 30.0), negative=st.booleans())
+def test_sigmoidal_twin_phi_with_one_division_is_within_the_rounding_bound(magnitude, negative):
+    """The twin's ``phi`` and ``phi'`` (one division) against ``sigmoidal.phi`` and
+    ``phi_prime`` (two): the twin rounds ``phi`` at most 5 times (``u`` each, relative) and
+    the reference 4, ``phi'`` 8 and 6 times, so they differ by at most 9 and 14 ``u |value|``,
+    at most that many units in the last place."""
+    from nalr_theory.problems._sigmoidal_numba import phi_and_slope
+    from nalr_theory.problems.sigmoidal import phi, phi_prime
+
+    r = (-1.0 if negative else 1.0) * 10.0 ** magnitude
+    value, slope = phi_and_slope(r)
+    for twin, reference, roundings in ((value, phi(r), 9), (slope, phi_prime(r), 14)):
+        assert abs(twin - reference) <= roundings * np.spacing(abs(reference)), (r, twin, reference)
