@@ -40,18 +40,6 @@ def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
     return out
 
 
-def noise_dual_norms(known, noise, offsets, rows, cols, codes, radii):
-    """``||xi^l||_{l,*}`` of every layer: the oracle's value where its draw knows it (bounded
-    noise is scaled to its dual norm, which saves an exact nuclear norm per spectral layer and
-    record), else computed from ``noise``."""
-    out = known.copy()
-    for l in range(codes.shape[0]):
-        if np.isnan(out[l]):
-            block = geo.matrix_view(noise[offsets[l]:offsets[l + 1]], rows[l], cols[l])
-            out[l] = geo.dual_norm(codes[l], radii[l], block)
-    return out
-
-
 def recorded_diagnostics(p):
     """The step's diagnostics as the engine hands them: ``momentum_dual_norm`` and
     ``update_rms`` empty, since no record holds them (the step then skips them)."""
@@ -100,7 +88,10 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
             grad_dual_out[k] = grad_dual
             weights_out[k] = diagnostics.weights
             estimate_out[k] = diagnostics.noise_estimate
-            noise_dual_out[k] = noise_dual_norms(noise_dual, noise, offsets, rows, cols, codes, radii)
+            # the oracle's norms where its draw fixed them (bounded noise: no nuclear norm per
+            # spectral layer), else computed; one noise model draws every layer, so all or none
+            noise_dual_out[k] = (noise_dual if optimizer_kernels.all_finite(noise_dual, 0, p)
+                                 else layer_dual_norms(noise, offsets, rows, cols, codes, radii))
             length_out[k] = diagnostics.step_length
             slot[0] = k + 1
         if not optimizer_kernels.all_finite(x, 0, x.shape[0]):
@@ -109,4 +100,4 @@ def run_chunk(t_first, t_last, x, rng, data, schedule, needs_second, norms, inve
 
 
 #: compiled in this order by ``loop_for``
-FUNCTIONS = ("layer_dual_norms", "noise_dual_norms", "recorded_diagnostics", "run_chunk")
+FUNCTIONS = ("layer_dual_norms", "recorded_diagnostics", "run_chunk")
