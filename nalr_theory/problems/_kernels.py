@@ -78,6 +78,16 @@ def draw_noise(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_c
     return noise_and_norms(t, rng, offsets, rows, cols, codes, radii, kind, table, profile_code, profile_table)[0]
 
 
+@njit(cache=True, inline="always")
+def additive_oracle(g, t, rng, noise):
+    """``(g + xi, xi, ||xi^l||_*)``: every family's oracle with additive noise, given the
+    exact gradient ``g``; ``noise`` is ``BoundNoise.kernel_data()``, the norms those of
+    :func:`noise_and_norms` (``nan`` where the draw does not know them)."""
+    xi, xi_dual = noise_and_norms(t, rng, noise[0], noise[1], noise[2], noise[3], noise[4], noise[5], noise[6],
+                                  noise[7], noise[8])
+    return g + xi, xi, xi_dual
+
+
 @njit(cache=True)
 def block(x, offsets, rows, cols, layer):
     """Layer ``layer`` of the flat vector ``x`` as a C-contiguous ``(m, n)`` array (a copy)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import block, noise_and_norms
+from ._kernels import additive_oracle, block
 from .random_features import squared_loss_grad
 
 # the reference function compiled as is: the formula lives once
@@ -40,16 +40,14 @@ def grad(x, data):
 def oracle_at(x, g, data, t, rng):
     """The oracle at ``x`` given the exact gradient ``g`` there (minibatch or additive):
     ``(g + xi, xi, ||xi^l||_*)``, the norms where the draw knows them, else ``nan``
-    (``_kernels.noise_and_norms``)."""
+    (``_kernels.additive_oracle``)."""
     offsets, rows, cols, A, Y, batch_size = data[0]
     if batch_size > 0:
         index = rng.integers(0, A.shape[1], batch_size)
         noisy = loss_grad(block(x, offsets, rows, cols, 0), np.ascontiguousarray(A[:, index]),
                           np.ascontiguousarray(Y[:, index]))[1].ravel()
         return noisy, noisy - g, np.full(rows.shape[0], np.nan)
-    n = data[1]
-    xi, xi_dual = noise_and_norms(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
-    return g + xi, xi, xi_dual
+    return additive_oracle(g, t, rng, data[1])
 
 
 @njit(cache=True)

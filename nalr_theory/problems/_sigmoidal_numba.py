@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from ..geometry._kernels import product_into, matrix_view
-from ._kernels import noise_and_norms
+from ._kernels import additive_oracle
 
 
 @njit(cache=True, inline="always")
@@ -112,10 +112,8 @@ def grad(x, data):
 @njit(cache=True)
 def oracle_at(x, g, data, t, rng):
     """The oracle at ``x`` given the exact gradient ``g`` there: ``(g + xi, xi, ||xi^l||_*)``
-    (the norms where the draw knows them, else ``nan``: ``_kernels.noise_and_norms``)."""
-    n = data[1]
-    xi, xi_dual = noise_and_norms(t, rng, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8])
-    return g + xi, xi, xi_dual
+    (the norms where the draw knows them, else ``nan``: ``_kernels.additive_oracle``)."""
+    return additive_oracle(g, t, rng, data[1])
 
 
 @njit(cache=True)
