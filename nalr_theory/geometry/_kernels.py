@@ -662,6 +662,9 @@ def _pairwise_abs_sum(values, start, count):
     against 34 ns at 8x8, one thread."""
     if count <= PAIRWISE_BLOCK:
         return _block_abs_sum(values, start, count)
+    half = _pairwise_half(count)
+    if count - half <= PAIRWISE_BLOCK:  # two blocks (16x16): the tree below without its stack
+        return _block_abs_sum(values, start, half) + _block_abs_sum(values, start + half, count - half)
     # one frame per level (each halves the run: 64 levels hold any array); stage 1 waits for
     # its left half, stage 2 for its right half (the left half's sum in ``lefts``)
     starts = np.empty(64, dtype=np.int64)
