@@ -307,23 +307,21 @@ def matmul(A, B):
 
 @njit(cache=True, inline="always")
 def product_into(A, B, work):
-    """``matmul(A, B)``, bit for bit: BLAS writes it into the first ``m n`` entries of the
-    flat array ``work`` and returns that ``(m, n)`` view; a tiny product (loops) comes back
-    as a new array and ``work`` is left as it was.
+    """``A @ B`` by BLAS, written into the first ``m n`` entries of the flat array ``work``;
+    returns that ``(m, n)`` view (the bits of numba's ``A @ B``, which calls the same BLAS
+    routine).
 
-    For loops over layers that reuse their work arrays: at 16x16 a new array per product
-    costs about 50 ns (``malloc`` beyond its per-thread cache of small blocks), and with
+    For loops over layers that reuse their work arrays: a new array per product costs
+    about 50 ns at 16x16 (``malloc`` beyond its per-thread cache of small blocks), and with
     it the sigmoidal objective's ``value_and_grad`` on 8 of 16x16 took 15.5-16.5 us
-    against 12.1-12.6 us this way (one thread, alternating runs of the two versions). The
-    loops keep a new array: they write into memory the compiler knows nothing else reads
-    (8x8 into a given array: 161 against 124 ns)."""
-    m, k = A.shape
-    n = B.shape[1]
-    if m > SMALL_MATMUL or k > SMALL_MATMUL or n > SMALL_MATMUL:
-        C = matrix_view(work[:m * n], m, n)
-        np.dot(A, B, C)  # the BLAS call of ``A @ B``
-        return C
-    return matmul(A, B)
+    against 12.1-12.6 us this way. Tiny products too: on 8 of 8x8, where ``matmul``'s loops
+    and a new array per product had been faster than BLAS into a new array, BLAS into the
+    work array took ``value_and_grad`` from 6.2-7.0 to 4.5-4.8 us (one thread, alternating
+    runs of the two versions)."""
+    m, n = A.shape[0], B.shape[1]
+    C = matrix_view(work[:m * n], m, n)
+    np.dot(A, B, C)  # the BLAS call of ``A @ B``
+    return C
 
 
 #: ``gram`` calls BLAS ``dsyrk`` (half of a product's flops) from this size of the result on

@@ -58,7 +58,7 @@ def _residual_terms(x, objective, layer, work, slope):
     U = _block(U_flat, U_offsets[layer], U_offsets[layer + 1], m, m)
     V = _block(V_flat, V_offsets[layer], V_offsets[layer + 1], n, n)
     M = _block(M_flat, offsets[layer], offsets[layer + 1], m, n)
-    # loops for tiny layers (BLAS's call overhead), else BLAS into the work arrays
+    # BLAS into the work arrays (``product_into``)
     R = product_into(product_into(U, X, work), V, slope)
     total = 0.0
     for i in range(m):
