@@ -95,11 +95,17 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
     layers, options = optimizer.kernel_config()
     R, records, p = len(run.seeds), run.steps.shape[0], len(layout)
 
+    # each distinct start flattened once (a shared start is one dict): checking and flattening
+    # it took about 0.35 ms a seed, a fifth of a 250-step run on 8 of 8x8
+    flat_starts = {}
+
     def one_seed(index):
-        x = layout.flatten(run.starts[index], "start").copy()
-        state = optimizer.to_flat(optimizer.init(run.starts[index]))
-        return [x, np.random.default_rng(run.seeds[index]), state, empty_records(records, p), np.zeros(3 + p),
-                np.zeros(1, dtype=np.int64), 0]
+        start = run.starts[index]
+        if id(start) not in flat_starts:
+            flat_starts[id(start)] = (layout.flatten(start, "start"), optimizer.to_flat(optimizer.init(start)))
+        x, state = flat_starts[id(start)]
+        return [x.copy(), np.random.default_rng(run.seeds[index]), type(state)(*(a.copy() for a in state)),
+                empty_records(records, p), np.zeros(3 + p), np.zeros(1, dtype=np.int64), 0]
 
     seeds_state = [one_seed(index) for index in range(R)]
 
