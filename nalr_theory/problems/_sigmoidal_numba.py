@@ -50,7 +50,7 @@ def phi_and_slope(r):
 def _residual_terms(x, objective, layer, work, slope):
     """``(sum phi(R), phi'(R))`` of one layer, ``R = U X V - M``, in one pass over ``R``
     (``phi(r) = r^2 / (1 + r^2)``, ``phi'(r) = 2 r / (1 + r^2)^2``; ``phi'(R)`` overwrites
-    ``R``, which is in ``slope`` where BLAS computed it; ``work`` and ``slope`` flat arrays
+    ``R``, which BLAS wrote into ``slope``; ``work`` and ``slope`` flat arrays
     of at least the layer's size; :func:`phi_and_slope` per entry)."""
     offsets, rows, cols, U_flat, U_offsets, V_flat, V_offsets, M_flat, curvature, Ut_flat, Vt_flat = objective
     m, n = rows[layer], cols[layer]
@@ -96,11 +96,12 @@ def value_and_grad(x, data):
         Ut = _block(objective[9], U_offsets[layer], U_offsets[layer + 1], m, m)
         Vt = _block(objective[10], V_offsets[layer], V_offsets[layer + 1], n, n)
         start = offsets[layer]
+        # the product lands in the gradient's own block, which is then scaled in place
         G = product_into(product_into(Ut, slope, work), Vt, g[start:offsets[layer + 1]])
         c = curvature[layer]
         for i in range(m):
             for j in range(n):
-                g[start + i * n + j] = c * G[i, j]
+                G[i, j] *= c
     return value, g
 
 
