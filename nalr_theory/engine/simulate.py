@@ -11,7 +11,8 @@ Algorithm
     (``nalr_theory.optimizers._kernels.step``, compiled from the same rules as the NumPy
     optimizers). Steps run in chunks inside numba; between chunks Python only reports
     progress. Seeds are independent and run on a pool of ``numba.get_num_threads()``
-    threads (the compiled loop releases the GIL; BLAS is limited to one thread meanwhile);
+    threads, kept from one call to the next (the compiled loop releases the GIL; BLAS is
+    limited to one thread meanwhile, and given back its thread count after);
     each seed is computed by one thread from start to end, so the numbers do not depend on
     the number of threads. Per step, ``f`` and the exact gradient are computed once
     (``Kernels.value_and_grad``) and the oracle is given that gradient
@@ -40,11 +41,14 @@ References
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+import scipy.linalg.cython_blas  # noqa: F401  the BLAS numba's products call, loaded before _blas_libraries looks
+from threadpoolctl import ThreadpoolController
 
 from ..optimizers import _kernels as optimizer_kernels
 from . import _loop
@@ -55,6 +59,43 @@ from .reference import assemble, empty_records, reference_simulate, seed_result
 CHUNK = 256
 
 _LOOPS: dict = {}
+
+# the BLAS libraries and the seed threads, kept across calls: scanning the loaded libraries
+# (threadpoolctl) and starting a pool cost 0.4-0.7 ms and 0.5 ms a call, which a 250-step run
+# of 8 seeds on 8 of 8x8 (about 15 ms) would pay every time
+_BLAS_LIBRARIES: list = []
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _blas_libraries() -> ThreadpoolController:
+    """The loaded BLAS libraries, scanned once per process. The engine calls only numpy's
+    BLAS and the one numba binds (scipy's ``cython_blas``, imported with this module), so both
+    are loaded before the scan; a BLAS loaded later is not one the engine calls."""
+    with _POOLS_LOCK:
+        if not _BLAS_LIBRARIES:
+            _BLAS_LIBRARIES.append(ThreadpoolController().select(user_api="blas"))
+        return _BLAS_LIBRARIES[0]
+
+
+def _seed_pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` seed threads, kept for the next call."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nalr-seed")
+        return _POOLS[threads]
+
+
+def _forget_pools_in_child() -> None:
+    """A forked child has none of its parent's threads (its copy of a pool would wait on them
+    forever) and may have copied the lock held: it starts afresh."""
+    global _POOLS_LOCK
+    _POOLS_LOCK = threading.Lock()
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def loop_for(kernels):
@@ -118,14 +159,17 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
         seeds_state[index][6] = int(status)
 
     threads = max(1, min(numba.get_num_threads(), R))
+    # one thread runs the seeds itself; more take them from a pool (``pool.map`` cancels the
+    # seeds not yet started if the caller is interrupted)
+    run_seeds = map if threads == 1 else _seed_pool(threads).map
     # one seed per thread, each with a single-threaded BLAS, whatever the number of threads:
     # BLAS threads inside seed threads oversubscribe the cores (measured: 2 threads at half
     # the speed of 1 on 8 layers of 64x64), and a threaded BLAS splits long dot products
     # into partial sums whose rounding depends on its thread count
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
+    with _blas_libraries().limit(limits=1):
         for t_first in range(1, run.T + 1, CHUNK):
             t_last = min(run.T, t_first + CHUNK - 1)
-            list(pool.map(lambda index: advance(index, t_first, t_last), range(R)))
+            list(run_seeds(lambda index: advance(index, t_first, t_last), range(R)))
             if progress is not None:
                 progress(t_last * R, run.T * R)
     results = [seed_result(run, out, totals, diverged_at, layout.unflatten(x))

@@ -254,3 +254,37 @@ def test_mismatched_optimizer_and_problem_are_refused():
         engine.simulate(problem, optimizers.scion(other.layers, 0.01), 5, 1)
     with pytest.raises(ValueError, match="^problem:"):
         engine.simulate("sigmoidal", optimizers.scion(other.layers, 0.01), 5, 1)
+
+
+def test_blas_runs_single_threaded_during_a_run_and_its_limit_is_restored_after():
+    from threadpoolctl import threadpool_info
+
+    problem, optimizer = build("sigmoidal", "bounded", "scion")
+    before = [(info["filepath"], info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas"]
+    during = []
+    engine.simulate(problem, optimizer, 3, 2, progress=lambda done, total: during.extend(
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"))
+    assert during and set(during) == {1}
+    assert [(info["filepath"], info["num_threads"]) for info in threadpool_info()
+            if info["user_api"] == "blas"] == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+def test_a_forked_child_runs_its_own_seed_threads():
+    """The seed threads are kept across calls; a child forked after a run has none of its
+    parent's threads, and must start its own rather than wait on the parent's."""
+    import multiprocessing
+
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("one thread runs the seeds itself, without a pool")
+    expected = _forked_run()  # the parent's pool of seed threads now exists
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_forked_run).get(timeout=120)
+    np.testing.assert_array_equal(got, expected)
+
+
+def _forked_run():
+    problem, optimizer = build("sigmoidal", "bounded", "scion")
+    return engine.simulate(problem, optimizer, 20, 3).f
