@@ -837,8 +837,14 @@ def lmo(code, radius, G, coefficients, eps):
             return (-radius) * (G / norm)
         return np.zeros(G.shape)
     if code == MAX_ABS:
-        return (-radius) * np.sign(G)
+        return max_abs_lmo(radius, G)
     return radius * _line_lmo(G, 0 if code == COL_NORM else 1)
+
+
+@njit(cache=True)
+def max_abs_lmo(radius, G):
+    """Twin of ``by_code.max_abs_lmo``: ``-r sign(G)``, ``G`` an array or one number."""
+    return (-radius) * np.sign(G)
 
 
 @njit(cache=True)

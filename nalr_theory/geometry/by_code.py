@@ -19,6 +19,7 @@ import numpy as np
 
 from . import schatten as _schatten
 from .base_norms import BASE_NORMS, SPECTRAL, spectral_lmo
+from .base_norms import max_abs_lmo as _max_abs_lmo
 from .newton_schulz import _iterate
 from .nuclear_quadrature import nuclear_norm_lower as _nuclear_norm_lower
 
@@ -45,6 +46,12 @@ def lmo(code: int, radius: float, G: np.ndarray, coefficients: np.ndarray, eps: 
     if code == SPECTRAL and coefficients.shape[0] > 0:
         return radius * -_iterate(G, coefficients, eps)
     return radius * _BY_CODE[code].lmo(G)
+
+
+def max_abs_lmo(radius: float, G):
+    """The max-abs norm's ``lmo_r(G) = -r sign(G)``, the one base LMO that acts entry by
+    entry: ``G`` an array or a single number."""
+    return radius * _max_abs_lmo(G)
 
 
 def nuclear_norm_lower(Z: np.ndarray) -> float:

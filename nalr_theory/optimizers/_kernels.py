@@ -39,9 +39,10 @@ import numpy as np
 from numba import njit
 
 from ..geometry import _kernels as geometry_kernels
+from ..geometry.base_norms import MAX_ABS
 from . import rules as reference_rules
 from . import steps as reference_steps
-from .config import KIND_ADAMW, KIND_NORMUON, LayerTable, Options
+from .config import KIND_ADAMW, KIND_LMO, KIND_NORMUON, LayerTable, Options
 from .state import Diagnostics, FlatState, StepInputs
 
 INPUT_NAMES = ("grads", "grads2", "noise", "params")
@@ -177,33 +178,44 @@ def step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, opt
     # two BLAS dot calls per layer (a third of the step with Scion on 8x8): skipped when unreported
     reports_dual, reports_rms = diagnostics.momentum_dual_norm.shape[0] > 0, diagnostics.update_rms.shape[0] > 0
     for l in range(p):
-        G = layer_block(inputs.grads, layers, l)
-        X = layer_block(params, layers, l)
-        B_previous = layer_block(state.momentum, layers, l)
         s, e, m = layers.start[l], layers.stop[l], layers.rows[l]
-        coefficients = layers.lmo_coefficients[l, : layers.lmo_steps[l]]
         dual, length = np.nan, np.nan
-        if layers.kind[l] == KIND_ADAMW:
-            first, second, update = steps.adamw_step(B_previous, layer_block(state.second_moment, layers, l), G, X,
-                                                     t, adamw_lr, options)
-            state.momentum[s:e] = geo.vector_view(first)
-            state.second_moment[s:e] = geo.vector_view(second)
-        elif layers.kind[l] == KIND_NORMUON:
-            r = layers.row_start[l]
+        if layers.kind[l] == KIND_LMO and layers.code[l] == MAX_ABS and not reports_dual:
+            # entry by entry, written in place: no new arrays (see steps.lmo_step_entry); the
+            # reported -<U, D> needs U and D whole, and takes the general path below
             length = lr * scale[l]
-            row_moment = geo.matrix_view(state.row_second_moment[r:r + m], m, 1)
-            B, rows, update, dual = steps.normuon_step(B_previous, row_moment, G, X, beta, length, options,
-                                                       layers.radius[l], coefficients)
-            state.momentum[s:e] = geo.vector_view(B)
-            state.row_second_moment[r:r + m] = geo.vector_view(rows)
+            radius = layers.radius[l]
+            for i in range(s, e):
+                B_entry, update_entry = steps.lmo_step_entry(state.momentum[i], inputs.grads[i], params[i], beta,
+                                                             length, options, radius)
+                state.momentum[i] = B_entry
+                updates[i] = update_entry
         else:
-            length = lr * scale[l]
-            B, U, D, update = steps.lmo_step(B_previous, G, X, beta, length, options, layers.code[l],
-                                             layers.radius[l], coefficients)
-            if reports_dual:
-                dual = rules.pairing_dual(U, D)
-            state.momentum[s:e] = geo.vector_view(B)
-        updates[s:e] = geo.vector_view(update)
+            G = layer_block(inputs.grads, layers, l)
+            X = layer_block(params, layers, l)
+            B_previous = layer_block(state.momentum, layers, l)
+            coefficients = layers.lmo_coefficients[l, : layers.lmo_steps[l]]
+            if layers.kind[l] == KIND_ADAMW:
+                first, second, update = steps.adamw_step(B_previous, layer_block(state.second_moment, layers, l), G,
+                                                         X, t, adamw_lr, options)
+                state.momentum[s:e] = geo.vector_view(first)
+                state.second_moment[s:e] = geo.vector_view(second)
+            elif layers.kind[l] == KIND_NORMUON:
+                r = layers.row_start[l]
+                length = lr * scale[l]
+                row_moment = geo.matrix_view(state.row_second_moment[r:r + m], m, 1)
+                B, rows, update, dual = steps.normuon_step(B_previous, row_moment, G, X, beta, length, options,
+                                                           layers.radius[l], coefficients)
+                state.momentum[s:e] = geo.vector_view(B)
+                state.row_second_moment[r:r + m] = geo.vector_view(rows)
+            else:
+                length = lr * scale[l]
+                B, U, D, update = steps.lmo_step(B_previous, G, X, beta, length, options, layers.code[l],
+                                                 layers.radius[l], coefficients)
+                if reports_dual:
+                    dual = rules.pairing_dual(U, D)
+                state.momentum[s:e] = geo.vector_view(B)
+            updates[s:e] = geo.vector_view(update)
         diagnostics.weights[l] = scale[l]
         diagnostics.noise_sample[l] = samples[l]
         diagnostics.noise_estimate[l] = state.noise_estimate[l] if layers.group[l] >= 0 and options.adaptive \
@@ -212,7 +224,7 @@ def step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, opt
             diagnostics.momentum_dual_norm[l] = dual
         diagnostics.step_length[l] = length
         if reports_rms:
-            diagnostics.update_rms[l] = rules.update_rms(update)
+            diagnostics.update_rms[l] = rules.update_rms(layer_block(updates, layers, l))
     if state.previous_grads.shape[0] > 0:
         state.previous_grads[:] = inputs.grads
     state.momentum_mass[0] = rules.momentum_mass(state.momentum_mass[0], beta, options.heavy_ball)

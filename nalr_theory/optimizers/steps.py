@@ -10,7 +10,9 @@ method                          its rule
 ==============================  ===========================================================
 ``lmo_momentum``, ``scion``,    :func:`lmo_step` (``scion(constrained=True)``: the
 ``muon``, ``dmuon``,            conditional-gradient form of the same function); Muon,
-``fixed_layerwise``             D-Muon and NorMuon route vectors to :func:`adamw_step`
+``fixed_layerwise``             D-Muon and NorMuon route vectors to :func:`adamw_step`;
+                                the engine runs max-abs layers through
+                                :func:`lmo_step_entry`, the same rules entry by entry
 ``normuon``                     :func:`normuon_step`
 ``adamw``                       :func:`adamw_step`
 ``lanton``                      :func:`lanton_weights`, then its base's step with
@@ -41,14 +43,34 @@ def lmo_step(B_previous, G, X, beta, step, options, code, radius, coefficients):
     ``U_t`` and ``D_t`` are returned for the diagnostic ``-<U_t, D_t>``
     (``rules.pairing_dual``), which the caller computes only when it reports it.
     """
-    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
-    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    B, U = momentum_and_lookahead(B_previous, G, beta, options)
     D = geo.lmo(code, radius, U, coefficients, rules.NS_EPS)
+    return B, U, D, lmo_update(D, X, step, options)
+
+
+def lmo_step_entry(b_previous, g, x, beta, step, options, radius):
+    """:func:`lmo_step` on a max-abs layer, whose LMO acts entry by entry: ``(B_t, update)``.
+
+    The same rules in the same order, so the numbers are :func:`lmo_step`'s bit for bit,
+    whether the arguments are arrays or single entries. The engine calls it entry by entry
+    and writes both results in place: :func:`lmo_step` makes new arrays on every layer,
+    which took 14% of the engine's step with Scion on 8 sign layers of 8x8.
+    """
+    B, U = momentum_and_lookahead(b_previous, g, beta, options)
+    return B, lmo_update(geo.max_abs_lmo(radius, U), x, step, options)
+
+
+def momentum_and_lookahead(B_previous, G, beta, options):
+    """``(B_t, U_t)``: the momentum and the LMO's input (Nesterov's look-ahead or ``B_t``)."""
+    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
+    return B, rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+
+
+def lmo_update(D, X, step, options):
+    """``X_{t+1} - X_t`` from the direction: decoupled decay, or Scion's constrained step."""
     if options.constrained:
-        update = rules.conditional_gradient_step(D, X, step)
-    else:
-        update = rules.decoupled_step(D, X, step, options.weight_decay)
-    return B, U, D, update
+        return rules.conditional_gradient_step(D, X, step)
+    return rules.decoupled_step(D, X, step, options.weight_decay)
 
 
 def normuon_step(B_previous, row_moment, G, X, beta, step, options, radius, coefficients):
@@ -57,8 +79,7 @@ def normuon_step(B_previous, row_moment, G, X, beta, step, options, radius, coef
     Momentum as :func:`lmo_step`, then the row-normalised polar factor
     (``rules.normuon_direction``) and the additive step with decoupled decay.
     """
-    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
-    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    B, U = momentum_and_lookahead(B_previous, G, beta, options)
     row_moment, D, dual = rules.normuon_direction(U, row_moment, options.normuon_beta2, options.normuon_eps,
                                                   radius, coefficients)
     return B, row_moment, rules.decoupled_step(D, X, step, options.weight_decay), dual
@@ -112,8 +133,7 @@ def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options,
     ``options.refine > 0``), else ``q_t = q_{t-1}``; then the step ``s lmo_{S_q}(U_t)``
     (``sharp``: ``-s U diag(s^(1/(q-1))) V^T``) with decoupled decay.
     """
-    B = rules.momentum(B_previous, G, beta, options.heavy_ball)
-    U = rules.nesterov(B, G, beta, options.heavy_ball) if options.nesterov else B
+    B, U = momentum_and_lookahead(B_previous, G, beta, options)
     q, J = q_previous, (np.nan, np.nan, np.nan)  # J is measured at refreshes only
     if refresh:
         spectrum_G = rules.spectrum_ema(spectrum_G, geo.singular_values(G), options.spectral_ema)
@@ -128,4 +148,5 @@ def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options,
 
 
 #: every step, for ``_kernels``
-STEPS = ("lmo_step", "normuon_step", "adamw_step", "lanton_weights", "sophia_step", "schatten_step")
+STEPS = ("momentum_and_lookahead", "lmo_update", "lmo_step", "lmo_step_entry", "normuon_step", "adamw_step", "lanton_weights",
+         "sophia_step", "schatten_step")

@@ -247,3 +247,38 @@ def test_diagnostics_momentum_dual_norm_is_the_exact_dual_for_exact_lmos():
         norm = get_norm(layer.norm, layer.shape)
         assert state.diagnostics.momentum_dual_norm[l] == pytest.approx(norm.dual(state.momentum[layer.name]),
                                                                         rel=1e-12)
+
+
+@pytest.mark.parametrize("build", [
+    lambda layers: optimizers.scion(layers, 0.05),
+    lambda layers: optimizers.scion(layers, 0.05, nesterov=True),
+    lambda layers: optimizers.scion(layers, 0.05, constrained=True),
+    lambda layers: optimizers.lmo_momentum(layers, 0.05, momentum_form="heavy_ball", weight_decay=0.1),
+], ids=["scion", "nesterov", "constrained", "heavy_ball_weight_decay"])
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+def test_lmo_step_entry_is_lmo_step_on_max_abs_layers_bit_for_bit(build, backend):
+    """The engine updates max-abs layers entry by entry (``steps.lmo_step_entry``); on whole
+    arrays and on each entry it gives ``lmo_step``'s momentum and update exactly, zeros and
+    signed zeros included, on either backend."""
+    from nalr_theory.geometry.base_norms import MAX_ABS
+    from nalr_theory.optimizers import _kernels
+    from nalr_theory.optimizers import steps as reference_steps
+
+    steps = reference_steps if backend == "reference" else _kernels.steps
+    options = build(make_layers("sign")).options
+    rng = np.random.default_rng(7)
+    B_previous, G, X = (rng.standard_normal((5, 4)) for _ in range(3))
+    G[0, :2], B_previous[0, :2] = 0.0, 0.0  # momentum entries that are exactly zero
+    G[1, 0], B_previous[1, 0] = -0.0, -0.0
+    B, _, _, update = steps.lmo_step(B_previous, G, X, 0.9, 0.03, options, MAX_ABS, 2.5, np.zeros((0, 3)))
+    if backend == "reference":  # the NumPy rules broadcast: the same function on whole arrays
+        B_whole, update_whole = steps.lmo_step_entry(B_previous, G, X, 0.9, 0.03, options, 2.5)
+        np.testing.assert_array_equal(B_whole, B)
+        np.testing.assert_array_equal(update_whole, update)
+    entries = [steps.lmo_step_entry(b, g, x, 0.9, 0.03, options, 2.5)
+               for b, g, x in zip(B_previous.ravel(), G.ravel(), X.ravel())]
+    B_entries = np.array([entry[0] for entry in entries]).reshape(B.shape)
+    update_entries = np.array([entry[1] for entry in entries]).reshape(update.shape)
+    for got, expected in ((B_entries, B), (update_entries, update)):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))

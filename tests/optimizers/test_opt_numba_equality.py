@@ -120,16 +120,29 @@ UNREPORTED_DIAGNOSTICS = {
 }
 
 
-@pytest.mark.parametrize("method", list(UNREPORTED_DIAGNOSTICS))
-def test_step_skips_empty_diagnostics_and_changes_nothing_else(method):
+# max-abs layers: unreported, the step runs them entry by entry in place
+# (``steps.lmo_step_entry``); reported, it takes the array path. Both must agree bit for bit
+MAX_ABS_UNREPORTED = {
+    "scion[nesterov]": lambda layers: optimizers.scion(layers, 0.05, nesterov=True),
+    "scion[constrained]": lambda layers: optimizers.scion(layers, 0.05, constrained=True),
+    "lmo_momentum[heavy_ball,weight_decay]": lambda layers: optimizers.lmo_momentum(
+        layers, 0.05, momentum_form="heavy_ball", weight_decay=0.1),
+    "lanton[scion,momentum_residual]": lambda layers: optimizers.lanton(
+        layers, 0.05, base="scion", estimator="momentum_residual", nesterov=True),
+}
+
+
+@pytest.mark.parametrize("method, preset", [(method, "spectral") for method in UNREPORTED_DIAGNOSTICS]
+                         + [(method, preset) for method in MAX_ABS_UNREPORTED for preset in ("sign", "max_abs")])
+def test_step_skips_empty_diagnostics_and_changes_nothing_else(method, preset):
     """The engine hands ``_kernels.step`` empty ``momentum_dual_norm`` and ``update_rms`` (it
     records neither): the step must then compute and write neither, and give the same
     updates, state and other diagnostics, bit for bit, as with every diagnostic reported."""
     from nalr_theory.optimizers import _kernels
     from nalr_theory.optimizers.state import Diagnostics, StepInputs
 
-    layers = make_layers("spectral")
-    optimizer = UNREPORTED_DIAGNOSTICS[method](layers)
+    layers = make_layers(preset)
+    optimizer = {**UNREPORTED_DIAGNOSTICS, **MAX_ABS_UNREPORTED}[method](layers)
     layout = optimizer.layout
     table, options = optimizer.kernel_config()
     p = len(layout)
