@@ -148,5 +148,5 @@ def schatten_step(B_previous, G, X, A, q_previous, refresh, beta, step, options,
 
 
 #: every step, for ``_kernels``
-STEPS = ("momentum_and_lookahead", "lmo_update", "lmo_step", "lmo_step_entry", "normuon_step", "adamw_step", "lanton_weights",
-         "sophia_step", "schatten_step")
+STEPS = ("momentum_and_lookahead", "lmo_update", "lmo_step", "lmo_step_entry", "normuon_step", "adamw_step",
+         "lanton_weights", "sophia_step", "schatten_step")
