@@ -53,8 +53,9 @@ def lmo_step_entry(b_previous, g, x, beta, step, options, radius):
 
     The same rules in the same order, so the numbers are :func:`lmo_step`'s bit for bit,
     whether the arguments are arrays or single entries. The engine calls it entry by entry
-    and writes both results in place: :func:`lmo_step` makes new arrays on every layer,
-    which took 14% of the engine's step with Scion on 8 sign layers of 8x8.
+    and writes both results in place, where :func:`lmo_step` makes three new arrays per
+    layer: with Scion on 8 sign layers of 8x8 the engine's step takes about a tenth less
+    time this way (one thread: 10.9 against 10.0 us, 11.4 against 10.4 in another run).
     """
     B, U = momentum_and_lookahead(b_previous, g, beta, options)
     return B, lmo_update(geo.max_abs_lmo(radius, U), x, step, options)
