@@ -270,6 +270,8 @@ def test_blas_runs_single_threaded_during_a_run_and_its_limit_is_restored_after(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+# forking a process with threads is what this tests (Python 3.12 on warns about it)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_runs_its_own_seed_threads():
     """The seed threads are kept across calls; a child forked after a run has none of its
     parent's threads, and must start its own rather than wait on the parent's."""
