@@ -41,8 +41,8 @@ References
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -60,42 +60,29 @@ CHUNK = 256
 
 _LOOPS: dict = {}
 
-# the BLAS libraries and the seed threads, kept across calls: scanning the loaded libraries
-# (threadpoolctl) and starting a pool cost 0.4-0.7 ms and 0.5 ms a call, which a 250-step run
-# of 8 seeds on 8 of 8x8 (about 15 ms) would pay every time
-_BLAS_LIBRARIES: list = []
-_POOLS: dict = {}
-_POOLS_LOCK = threading.Lock()
+# the BLAS libraries and the seed threads are kept across calls: scanning the loaded
+# libraries (threadpoolctl) and starting a pool cost 0.4-0.7 ms and 0.5 ms a call, which a
+# 250-step run of 8 seeds on 8 of 8x8 (about 15 ms) would pay every time
 
 
+@functools.cache
 def _blas_libraries() -> ThreadpoolController:
     """The loaded BLAS libraries, scanned once per process. The engine calls only numpy's
     BLAS and the one numba binds (scipy's ``cython_blas``, imported with this module), so both
     are loaded before the scan; a BLAS loaded later is not one the engine calls."""
-    with _POOLS_LOCK:
-        if not _BLAS_LIBRARIES:
-            _BLAS_LIBRARIES.append(ThreadpoolController().select(user_api="blas"))
-        return _BLAS_LIBRARIES[0]
+    return ThreadpoolController().select(user_api="blas")
 
 
+@functools.cache
 def _seed_pool(threads: int) -> ThreadPoolExecutor:
-    """A pool of ``threads`` seed threads, kept for the next call."""
-    with _POOLS_LOCK:
-        if threads not in _POOLS:
-            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nalr-seed")
-        return _POOLS[threads]
-
-
-def _forget_pools_in_child() -> None:
-    """A forked child has none of its parent's threads (its copy of a pool would wait on them
-    forever) and may have copied the lock held: it starts afresh."""
-    global _POOLS_LOCK
-    _POOLS_LOCK = threading.Lock()
-    _POOLS.clear()
+    """A pool of ``threads`` seed threads, kept for the next call (its threads start on first
+    use). A forked child has none of its parent's threads, and its copy of a pool would wait
+    on them forever: it forgets them (``os.register_at_fork`` below)."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nalr-seed")
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_forget_pools_in_child)
+    os.register_at_fork(after_in_child=_seed_pool.cache_clear)
 
 
 def loop_for(kernels):
