@@ -249,12 +249,13 @@ SMALL_MATMUL = 8
 
 
 @njit(cache=True)
-def _two_rows_product(A, B):
-    """``A @ B`` by loops, two rows of ``C`` per pass over ``B``, for rows of 8 (see
-    ``matmul``). Each entry sums over ``p`` in order from 0, as a row at a time does."""
+def _two_rows_product_into(A, B, C):
+    """``A @ B`` by loops into ``C``, two rows of ``C`` per pass over ``B``, for rows of 8
+    (see ``matmul_into``). Each entry sums over ``p`` in order from 0, as a row at a time
+    does, starting from ``+0.0`` (so a product of zeros keeps NumPy's sign)."""
     m, k = A.shape
     n = B.shape[1]
-    C = np.zeros((m, n))
+    C[:] = 0.0
     i = 0
     while i + 1 < m:
         for p in range(k):
@@ -275,13 +276,21 @@ def _two_rows_product(A, B):
 
 @njit(cache=True)
 def matmul(A, B):
-    """``A @ B`` (a new C-contiguous array): loops for tiny matrices, where BLAS's call
-    overhead is most of the time, else BLAS. Exact linear algebra in both cases; the loops
-    round differently from BLAS (a few ulps), well within the engine's 1e-10.
+    """``A @ B``, a new C-contiguous array: ``matmul_into`` a new array."""
+    return matmul_into(A, B, np.empty((A.shape[0], B.shape[1])))
 
-    Rows of 8 (``n = SMALL_MATMUL``) go to ``_two_rows_product``, a function apart: here,
-    where the branch tells the compiler that ``n <= 8``, it does not vectorise a loop that
-    short, and two rows of ``C`` per pass give its vectoriser the 16 updates it needs
+
+@njit(cache=True)
+def matmul_into(A, B, C):
+    """``A @ B`` written into the C-contiguous ``(m, n)`` array ``C`` (returned): loops for
+    tiny matrices, where BLAS's call overhead is most of the time, else BLAS (``np.dot``
+    into ``C``: the bits of numba's ``A @ B``, which calls the same BLAS routine). Exact
+    linear algebra in both cases; the loops round differently from BLAS (a few ulps), well
+    within the engine's 1e-10.
+
+    Rows of 8 (``n = SMALL_MATMUL``) go to ``_two_rows_product_into``, a function apart:
+    here, where the branch tells the compiler that ``n <= 8``, it does not vectorise a loop
+    that short, and two rows of ``C`` per pass give its vectoriser the 16 updates it needs
     (measured, one thread, 8x8: 120-135 ns against 205 ns a row at a time here). Shorter
     rows stay here, a row at a time (4x4: 57 ns against 86 ns there). Both sum each entry
     over ``p`` in order from 0: the same bits either way.
@@ -289,14 +298,15 @@ def matmul(A, B):
     m, k = A.shape
     n = B.shape[1]
     if m > SMALL_MATMUL or k > SMALL_MATMUL or n > SMALL_MATMUL:
-        return A @ B
+        np.dot(A, B, C)
+        return C
     if n == SMALL_MATMUL:
         # B's rows are the vectorised loads: a strided B (gram's X^T) is copied first
         # (8x8 X X^T: 203 ns against 306 ns)
-        return _two_rows_product(A, np.ascontiguousarray(B))
-    C = np.zeros((m, n))
-    # written out, as is _two_rows_product's last row: one helper for both measured slower
-    # here (4x4: 80 against 57 ns; 7x7: 212 against 160 ns)
+        return _two_rows_product_into(A, np.ascontiguousarray(B), C)
+    C[:] = 0.0
+    # written out, as is _two_rows_product_into's last row: one helper for both measured
+    # slower here (4x4: 80 against 57 ns; 7x7: 212 against 160 ns)
     for i in range(m):
         for p in range(k):
             a = A[i, p]
@@ -332,12 +342,11 @@ SYRK_MIN_SIZE = 96
 
 if _DSYRK is not None:
     @njit(cache=True)
-    def _syrk(X, rows):
+    def _syrk_into(X, rows, C):
         m, n = X.shape
         # C-ordered X (m x n) is Fortran-ordered X^T (n x m, leading dimension n): X X^T is
         # op(X^T)^T op(...) with trans = 'T', X^T X with trans = 'N'
         size, inner = (m, n) if rows else (n, m)
-        C = np.empty((size, size))
         flags = np.array([ord("U"), ord("T") if rows else ord("N")], dtype=np.uint8)
         ints = np.array([size, inner, n, size], dtype=np.int32)  # n, k, lda, ldc
         scalars = np.array([1.0, 0.0])  # alpha, beta
@@ -349,20 +358,20 @@ if _DSYRK is not None:
         return C
 else:  # pragma: no cover
     @njit(cache=True)
-    def _syrk(X, rows):
-        return X @ X.T if rows else X.T @ X
+    def _syrk_into(X, rows, C):
+        np.dot(X, X.T, C) if rows else np.dot(X.T, X, C)
+        return C
 
 
 @njit(cache=True)
-def _small_gram(X):
-    """``X X^T`` for ``X`` of at most ``SMALL_MATMUL`` rows and columns (``gram`` passes
-    ``X^T``, a transposed view, for ``X^T X``): one dot product per entry of the lower
+def _small_gram_into(X, C):
+    """``X X^T`` into ``C`` for ``X`` of at most ``SMALL_MATMUL`` rows and columns (``gram``
+    passes ``X^T``, a transposed view, for ``X^T X``): one dot product per entry of the lower
     triangle, mirrored. Each entry sums over ``p`` in order from 0, as ``matmul(X, X.T)``
     does, and ``x y = y x`` exactly, so these are ``matmul``'s bits with ``m (m + 1) / 2`` of
     its ``m^2`` dot products and no copy of ``X^T`` (measured through ``gram``, one thread: 8x8
     ``X X^T`` 130 against 195 ns, ``X^T X`` 144 against 162 ns; 4x4 61 against 91 ns)."""
     m, n = X.shape
-    C = np.empty((m, m))
     for i in range(m):
         for j in range(i + 1):
             total = 0.0
@@ -375,33 +384,47 @@ def _small_gram(X):
 
 @njit(cache=True)
 def gram(X, rows=True):
-    """``X X^T`` (``rows``) or ``X^T X``, a new C-contiguous array.
+    """``X X^T`` (``rows``) or ``X^T X``, a new C-contiguous array: ``gram_into`` a new
+    array."""
+    size = X.shape[0] if rows else X.shape[1]
+    return gram_into(X, rows, np.empty((size, size)))
+
+
+@njit(cache=True)
+def gram_into(X, rows, C):
+    """``X X^T`` (``rows``) or ``X^T X`` written into the C-contiguous ``C`` (returned).
 
     From ``SYRK_MIN_SIZE`` on, BLAS ``dsyrk``: one triangle (mirrored, so the result is
     exactly symmetric), half the flops of a product
     (the routine NumPy itself calls for ``X @ X.T``; measured against the reference's
-    products: within 3e-16 relative, equal at 512x512); below it ``matmul``, or for ``X`` of
-    at most ``SMALL_MATMUL`` rows and columns ``_small_gram`` (``matmul``'s bits, faster). For
-    a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the same saving (rounded differently from
-    a product, by a few ulps)."""
+    products: within 3e-16 relative, equal at 512x512); below it ``matmul_into``, or for
+    ``X`` of at most ``SMALL_MATMUL`` rows and columns ``_small_gram_into`` (``matmul``'s
+    bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the same saving
+    (rounded differently from a product, by a few ulps)."""
     Xc = np.ascontiguousarray(X)
     m, n = Xc.shape
     if (m if rows else n) >= SYRK_MIN_SIZE:
-        return _syrk(Xc, rows)
+        return _syrk_into(Xc, rows, C)
     if m <= SMALL_MATMUL and n <= SMALL_MATMUL:
-        return _small_gram(Xc) if rows else _small_gram(Xc.T)
+        return _small_gram_into(Xc, C) if rows else _small_gram_into(Xc.T, C)
     if rows:
-        return matmul(Xc, Xc.T)
-    return matmul(Xc.T, Xc)
+        return matmul_into(Xc, Xc.T, C)
+    return matmul_into(Xc.T, Xc, C)
 
 
 @njit(cache=True)
 def symmetric_square(A):
-    """``A @ A`` for a symmetric ``A``: ``gram(A)`` (``A A^T``, ``dsyrk``) from
-    ``SYRK_MIN_SIZE`` on, else ``matmul(A, A)``."""
+    """``A @ A`` for a symmetric ``A``, a new array: ``symmetric_square_into`` a new array."""
+    return symmetric_square_into(A, np.empty(A.shape))
+
+
+@njit(cache=True)
+def symmetric_square_into(A, C):
+    """``A @ A`` for a symmetric ``A``, written into ``C``: ``gram_into`` (``A A^T``,
+    ``dsyrk``) from ``SYRK_MIN_SIZE`` on, else ``matmul_into``."""
     if A.shape[0] >= SYRK_MIN_SIZE:
-        return gram(A)
-    return matmul(A, A)
+        return gram_into(A, True, C)
+    return matmul_into(A, A, C)
 
 
 @njit(cache=True)
@@ -747,7 +770,12 @@ def _combine_in_place(Y, y_factor, x_factor, X):
 
 @njit(cache=True)
 def newton_schulz(G, coefficients, eps):
-    """Approximate polar factor of ``G`` by the Newton-Schulz rows ``coefficients``."""
+    """Approximate polar factor of ``G`` by the Newton-Schulz rows ``coefficients`` (a new
+    array). The iterations write into three work arrays allocated once per call, the iterate
+    and its successor trading places, where a new array per product (three per iteration)
+    had cost a fifth of the time on layers past ``SMALL_MATMUL`` (measured, one thread, NS5
+    through ``lmo``: 16x16 5.2-5.3 against 6.6-6.7 us, 8x16 3.2-3.5 against 4.1 us; 8x8 the
+    same, 2.5-2.8 us). The same products in the same order: the same bits."""
     transpose = G.shape[0] > G.shape[1]
     if transpose:
         X = np.ascontiguousarray(G.T)
@@ -755,21 +783,23 @@ def newton_schulz(G, coefficients, eps):
         X = G.copy()
     norm = frobenius_norm(X)
     if norm < np.inf:
-        X = X / (norm + eps)
+        X /= norm + eps
     else:  # ||G||_F above the largest float: normalise 2^-e G instead (as the reference)
         exponent = _exponent(_max_abs(X))
         X = _scaled(X, exponent)
-        X = X / (frobenius_norm(X) + math.ldexp(eps, -exponent))
+        X /= frobenius_norm(X) + math.ldexp(eps, -exponent)
+    m, n = X.shape
+    A, P, Y = np.empty((m, m)), np.empty((m, m)), np.empty((m, n))
     for k in range(coefficients.shape[0]):
         a = coefficients[k, 0]
         b = coefficients[k, 1]
         c = coefficients[k, 2]
-        A = gram(X)  # X X^T and A^2 by dsyrk on large layers: two of three products at half cost
-        P = symmetric_square(A)
+        gram_into(X, True, A)  # X X^T and A^2 by dsyrk on large layers: two of three products at half cost
+        symmetric_square_into(A, P)
         _combine_in_place(P, c, b, A)  # b A + c A^2, written over A^2
-        Y = matmul(P, X)
+        matmul_into(P, X, Y)
         _combine_in_place(Y, 1.0, a, X)  # a X + (b A + c A^2) X, written over the product
-        X = Y
+        X, Y = Y, X
     if transpose:
         return np.ascontiguousarray(X.T)
     return X
@@ -829,7 +859,9 @@ def lmo(code, radius, G, coefficients, eps):
     # two round alike): the optimizers call this for every layer at every step
     if code == SPECTRAL:
         if coefficients.shape[0] > 0:
-            return (-radius) * newton_schulz(G, coefficients, eps)
+            D = newton_schulz(G, coefficients, eps)  # a new array: scaled in place
+            D *= -radius
+            return D
         return (-radius) * polar_factor_svd(G)
     if code == FROBENIUS:
         norm = frobenius_norm(G)

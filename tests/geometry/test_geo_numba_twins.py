@@ -162,6 +162,57 @@ def test_small_gram_is_the_in_order_product_bit_for_bit(shape, rows, exponent, s
     assert np.array_equal(gram, gram.T)
 
 
+@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)), layout=st.sampled_from("CFT"),
+       seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_products_into_a_given_array_read_nothing_it_held(shape, layout, seed):
+    # the work arrays Newton-Schulz reuses hold the previous iteration's numbers: each
+    # product must write every entry, with the bits of its allocating version (numba's
+    # BLAS ``@`` past SMALL_MATMUL, the in-order loops below), whatever the layout of B
+    m, k, n = shape
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, k))
+    B = rng.standard_normal((n, k)).T if layout == "T" else rng.standard_normal((k, n))
+    B = np.asfortranarray(B) if layout == "F" else B
+    C = np.full((m, n), np.nan)
+    assert kernels.matmul_into(A, B, C) is C
+    expected = _numba_blas_product(A, B) if max(shape) > kernels.SMALL_MATMUL else \
+        kernels.matmul(A, np.ascontiguousarray(B))
+    assert np.array_equal(C, expected)
+    for rows in (True, False):
+        size = m if rows else k
+        gram = np.full((size, size), np.nan)
+        kernels.gram_into(A, rows, gram)
+        assert np.array_equal(gram, kernels.gram(A, rows))
+    S = kernels.gram(A)
+    square = np.full(S.shape, np.nan)
+    kernels.symmetric_square_into(S, square)
+    assert np.array_equal(square, kernels.matmul(S, S))
+
+
+def _newton_schulz_with_new_arrays(G, coefficients, eps):
+    """The iteration as the reference writes it, each product a new array."""
+    X = G.T.copy() if G.shape[0] > G.shape[1] else G.copy()
+    X = X / (kernels.frobenius_norm(X) + eps)
+    for a, b, c in coefficients:
+        A = kernels.gram(X)
+        P = b * A + c * kernels.symmetric_square(A)
+        X = a * X + kernels.matmul(P, X)
+    return np.ascontiguousarray(X.T) if G.shape[0] > G.shape[1] else X
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (8, 8), (8, 16), (16, 8), (16, 16), (40, 9), (100, 97)])
+@pytest.mark.parametrize("method", ["ns5", "polar_express"])
+def test_newton_schulz_work_arrays_give_the_bits_of_new_arrays(shape, method):
+    # three work arrays per call, the iterate and its successor trading places (from the
+    # second iteration on, each product overwrites numbers of the one before last)
+    G = np.random.default_rng(shape[0] * 1000 + shape[1]).standard_normal(shape)
+    coefficients = ns_coefficients(method)
+    X = kernels.newton_schulz(G, coefficients, 1e-7)
+    assert np.array_equal(X, _newton_schulz_with_new_arrays(G, coefficients, 1e-7))
+    assert np.array_equal(kernels.lmo(kernels.SPECTRAL, 1.5, G, coefficients, 1e-7), -1.5 * X)
+
+
 @given(shape=st.tuples(st.integers(1, 9), st.integers(1, 9)), seed=st.integers(0, 2**32 - 1),
        factors=st.tuples(st.floats(-4.0, 4.0), st.floats(-4.0, 4.0)))
 @settings(max_examples=200, deadline=None)
