@@ -5,7 +5,7 @@ seed runs inside ``engine.simulate``), the parts of one step of ``engine._loop.r
 each timed in a compiled loop (no Python per call): the problem's ``value_and_grad``, the
 measures' per-layer dual norms of the exact gradient (``layer_dual_norms``), the oracle
 (``oracle_at``: the noise draw and, for bounded noise, its dual-norm normalisation), the
-optimizer's step (``optimizers._kernels.step``), and the whole step as ``simulate`` runs it
+optimizer's step (``optimizers._kernels.step``, on two oracle draws in turn), and the whole step as ``simulate`` runs it
 (one seed, one record per run as in ``bench_engine.py``; the marginal cost of more steps,
 without ``simulate``'s set-up). The whole less the parts is the loop's own work
 (finiteness checks, ``x += updates``, the measures' sums, the records) and the parts'
@@ -80,9 +80,12 @@ def timers(kernels):
         return total
 
     @njit
-    def time_step(t, lr, beta, inputs, state, updates, diagnostics, layers, options, N):
-        for _ in range(N):
-            step(t, lr, beta, lr, inputs, state, updates, diagnostics, layers, options)
+    def time_step(t, lr, beta, inputs, other_inputs, state, updates, diagnostics, layers, options, N):
+        # two oracle draws in turn: with one, the consecutive estimator's G_t - G_{t-1} would
+        # be zero from the second call on, and its noise sample would return at once
+        for k in range(N):
+            step(t, lr, beta, lr, inputs if k % 2 == 0 else other_inputs, state, updates, diagnostics, layers,
+                 options)
         return updates[0]
 
     return time_value_and_grad, time_dual_norms, time_oracle, time_step
@@ -174,12 +177,15 @@ def profile(size: int, count: int, method: str, N: int) -> dict:
     time_value_and_grad, time_dual_norms, time_oracle, time_step = timers(kernels)
     x = layout.flatten(problem.init(0), "start").copy()
     value, g = kernels.value_and_grad(x, kernels.data)
-    grads, noise, _ = kernels.oracle_at(x, g, kernels.data, 1, np.random.default_rng(0))
+    draws = np.random.default_rng(0)
+    grads, noise, _ = kernels.oracle_at(x, g, kernels.data, 1, draws)
+    other_grads, other_noise, _ = kernels.oracle_at(x, g, kernels.data, 2, draws)
     layers, options = optimizer.kernel_config()
     state = optimizer.to_flat(optimizer.init(problem.init(0)))
     p = len(layout)
     diagnostics = _loop.recorded_diagnostics(p)  # as the engine hands them to the step
     inputs = StepInputs(x, grads, np.zeros(0), noise)
+    other_inputs = StepInputs(x, other_grads, np.zeros(0), other_noise)
     lr, beta, _ = optimizer.schedule_values(1)
     rng = np.random.default_rng(0)
     out = {}
@@ -188,8 +194,9 @@ def profile(size: int, count: int, method: str, N: int) -> dict:
         out["layer_dual_norms"] = per_call(lambda n: time_dual_norms(g, *norms, n), N)
         out["oracle_at"] = per_call(lambda n: time_oracle(x, g, kernels.data, rng, n), N)
         # t = 10: past every estimator's first sample, so LANTON's noise estimate is part of it
-        out["optimizer step"] = per_call(lambda n: time_step(10, lr, beta, inputs, state, np.zeros(x.shape[0]),
-                                                             diagnostics, layers, options, n), N)
+        out["optimizer step"] = per_call(lambda n: time_step(10, lr, beta, inputs, other_inputs, state,
+                                                             np.zeros(x.shape[0]), diagnostics, layers, options, n),
+                                         N)
         # recorded as bench_engine records (once per run); the marginal time of N more steps,
         # so that simulate's set-up per call (about 2 ms) is not counted
         whole = lambda n: engine.simulate(problem, optimizer, n, 1, record_every=n)  # noqa: E731
