@@ -282,7 +282,8 @@ def matmul(A, B):
 
 @njit(cache=True)
 def matmul_into(A, B, C):
-    """``A @ B`` written into the C-contiguous ``(m, n)`` array ``C`` (returned): loops for
+    """``A @ B`` written into the C-contiguous ``(m, n)`` array ``C`` (returned; it must not
+    overlap ``A`` or ``B``, whose entries the loops read after ``C`` is zeroed): loops for
     tiny matrices, where BLAS's call overhead is most of the time, else BLAS (``np.dot``
     into ``C``: the bits of numba's ``A @ B``, which calls the same BLAS routine). Exact
     linear algebra in both cases; the loops round differently from BLAS (a few ulps), well
@@ -392,7 +393,8 @@ def gram(X, rows=True):
 
 @njit(cache=True)
 def gram_into(X, rows, C):
-    """``X X^T`` (``rows``) or ``X^T X`` written into the C-contiguous ``C`` (returned).
+    """``X X^T`` (``rows``) or ``X^T X`` written into the C-contiguous ``C`` (returned; not
+    overlapping ``X``).
 
     From ``SYRK_MIN_SIZE`` on, BLAS ``dsyrk``: one triangle (mirrored, so the result is
     exactly symmetric), half the flops of a product
@@ -420,7 +422,7 @@ def symmetric_square(A):
 
 @njit(cache=True)
 def symmetric_square_into(A, C):
-    """``A @ A`` for a symmetric ``A``, written into ``C``: ``gram_into`` (``A A^T``,
+    """``A @ A`` for a symmetric ``A``, written into ``C`` (not overlapping ``A``): ``gram_into`` (``A A^T``,
     ``dsyrk``) from ``SYRK_MIN_SIZE`` on, else ``matmul_into``."""
     if A.shape[0] >= SYRK_MIN_SIZE:
         return gram_into(A, True, C)
