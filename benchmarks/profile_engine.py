@@ -5,12 +5,13 @@ seed runs inside ``engine.simulate``), the parts of one step of ``engine._loop.r
 each timed in a compiled loop (no Python per call): the problem's ``value_and_grad``, the
 measures' per-layer dual norms of the exact gradient (``layer_dual_norms``), the oracle
 (``oracle_at``: the noise draw and, for bounded noise, its dual-norm normalisation), the
-optimizer's step (``optimizers._kernels.step``, on two oracle draws in turn), and the whole step as ``simulate`` runs it
-(one seed, one record per run as in ``bench_engine.py``; the marginal cost of more steps,
-without ``simulate``'s set-up). The whole less the parts is the loop's own work
-(finiteness checks, ``x += updates``, the measures' sums, the records) and the parts'
-interference: measured at 8 of 8x8 Scion sign, the four parts called in one compiled loop
-take 28.3 us a step against 24.3 us timed apart, and the loop's own work adds about 1 us.
+optimizer's step (``optimizers._kernels.step``, on two oracle draws in turn), and the
+whole step as ``simulate`` runs it (one seed, one record per run as in ``bench_engine.py``;
+the marginal cost of more steps, without ``simulate``'s set-up). The whole less the parts
+is the loop's own work (finiteness checks, ``x += updates``, the measures' sums, the
+records) and the parts' interference: measured at 8 of 8x8 Scion sign, the four parts
+called in one compiled loop take 28.3 us a step against 24.3 us timed apart, and the
+loop's own work adds about 1 us.
 
 The second table is a floor: the work that the engine's definitions leave no way around,
 at the speed of the engine's own kernels. Each seed draws every sample from its own

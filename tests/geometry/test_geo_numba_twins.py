@@ -89,6 +89,14 @@ def test_exact_scaling_by_a_power_of_two_is_ldexp_bit_for_bit(mantissas, exponen
         assert np.array_equal(Y, np.ldexp(lines, -per_line))
 
 
+def _in_order_product(A, B):
+    """``A @ B`` as the textbook sum over ``p`` in order from 0, each entry rounded per term."""
+    C = np.zeros((A.shape[0], B.shape[1]))
+    for p in range(A.shape[1]):
+        C += np.outer(A[:, p], B[p, :])
+    return C
+
+
 @given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8), st.integers(1, 8)), fortran=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=300, deadline=None)
@@ -99,10 +107,7 @@ def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed)
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, k))
     B = rng.standard_normal((k, n))
-    expected = np.zeros((m, n))
-    for p in range(k):
-        expected += np.outer(A[:, p], B[p, :])
-    assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), expected)
+    assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), _in_order_product(A, B))
 
 
 @given(shape=st.tuples(st.integers(0, 40), st.integers(0, 40)), exponents=st.integers(0, 12),
@@ -153,12 +158,8 @@ def test_small_gram_is_the_in_order_product_bit_for_bit(shape, rows, exponent, s
     # X X^T (or X^T X) from one dot product per lower-triangle entry, mirrored: the bits of
     # the product's in-order sums (matmul's), and exactly symmetric
     X = np.random.default_rng(seed).standard_normal(shape) * 2.0 ** exponent
-    left, right = (X, X.T) if rows else (X.T, X)
-    expected = np.zeros((left.shape[0], right.shape[1]))
-    for p in range(left.shape[1]):
-        expected += np.outer(left[:, p], right[p, :])
     gram = kernels.gram(X, rows)
-    assert np.array_equal(gram, expected)
+    assert np.array_equal(gram, _in_order_product(X, X.T) if rows else _in_order_product(X.T, X))
     assert np.array_equal(gram, gram.T)
 
 
@@ -176,8 +177,7 @@ def test_products_into_a_given_array_read_nothing_it_held(shape, layout, seed):
     B = np.asfortranarray(B) if layout == "F" else B
     C = np.full((m, n), np.nan)
     assert kernels.matmul_into(A, B, C) is C
-    expected = _numba_blas_product(A, B) if max(shape) > kernels.SMALL_MATMUL else \
-        kernels.matmul(A, np.ascontiguousarray(B))
+    expected = _numba_blas_product(A, B) if max(shape) > kernels.SMALL_MATMUL else _in_order_product(A, B)
     assert np.array_equal(C, expected)
     for rows in (True, False):
         size = m if rows else k
