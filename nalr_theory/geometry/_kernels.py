@@ -55,6 +55,7 @@ try:  # views of C-contiguous arrays built directly, without numba's general res
     from numba.core import cgutils
     from numba.core.imputils import impl_ret_borrowed
     from numba.extending import intrinsic
+    from llvmlite import ir as _ir
     from numba.np.arrayobj import make_array, populate_array
 
     @intrinsic
@@ -96,6 +97,57 @@ try:  # views of C-contiguous arrays built directly, without numba's general res
     def vector_view(matrix):
         """``matrix.ravel()`` for a C-contiguous ``matrix``, as :func:`matrix_view` builds it."""
         return _c_view_unchecked(matrix, (matrix.size,))
+
+    @intrinsic
+    def _vector_rows(typingctx, A, B, C):
+        """``C = A @ B`` for ``B`` of ``(k, 8)`` and ``C`` of ``(m, 8)``, both C-contiguous
+        (``A`` any layout; shapes not checked here): each row of ``C`` is one 8-lane vector,
+        ``sum_p A[i, p] B[p, :]`` in order from ``p = 0`` and from ``+0.0``, each term a
+        multiplication then an addition, lane by lane: the bits of the scalar loops."""
+        arrays = (A, B, C)
+        if not (all(isinstance(x, _types.Array) and x.ndim == 2 and x.dtype == _types.float64 for x in arrays)
+                and B.layout == "C" and C.layout == "C"):
+            return None
+
+        def codegen(context, builder, signature, args):
+            a, b, c = (make_array(kind)(context, builder, value) for kind, value in zip(signature.args, args))
+            double, byte = _ir.DoubleType(), _ir.IntType(8)
+            vector = _ir.VectorType(double, SMALL_MATMUL)
+            rows, inner = cgutils.unpack_tuple(builder, a.shape, 2)
+            a_row_stride, a_col_stride = cgutils.unpack_tuple(builder, a.strides, 2)
+            b_row_stride = cgutils.unpack_tuple(builder, b.strides, 2)[0]
+            c_row_stride = cgutils.unpack_tuple(builder, c.strides, 2)[0]
+
+            def at(data, offset, kind):  # a pointer ``offset`` bytes past ``data``
+                return builder.bitcast(builder.gep(builder.bitcast(data, byte.as_pointer()), [offset]),
+                                       kind.as_pointer())
+
+            undefined = _ir.Constant(vector, _ir.Undefined)
+            lane_zero = _ir.Constant(_ir.IntType(32), 0)
+            broadcast = _ir.Constant(_ir.VectorType(_ir.IntType(32), SMALL_MATMUL), [0] * SMALL_MATMUL)
+            total = cgutils.alloca_once(builder, vector)  # a register once LLVM promotes it
+            with cgutils.for_range(builder, rows) as row:
+                i = row.index
+                builder.store(_ir.Constant(vector, [0.0] * SMALL_MATMUL), total)
+                with cgutils.for_range(builder, inner) as term:
+                    p = term.index
+                    a_entry = builder.load(at(a.data, builder.add(builder.mul(i, a_row_stride),
+                                                                  builder.mul(p, a_col_stride)), double))
+                    a_lanes = builder.shuffle_vector(builder.insert_element(undefined, a_entry, lane_zero),
+                                                     undefined, broadcast)
+                    b_row = builder.load(at(b.data, builder.mul(p, b_row_stride), vector), align=8)
+                    builder.store(builder.fadd(builder.load(total), builder.fmul(a_lanes, b_row)), total)
+                builder.store(builder.load(total), at(c.data, builder.mul(i, c_row_stride), vector), align=8)
+            return context.get_dummy_value()
+
+        return _types.void(A, B, C), codegen
+
+    @njit(cache=True, inline="always")
+    def _vector_rows_into(A, B, C):
+        """``A @ B`` into ``C`` (returned) for ``B`` and ``C`` of ``SMALL_MATMUL`` columns,
+        both C-contiguous, by ``_vector_rows``."""
+        _vector_rows(A, B, C)
+        return C
 except ImportError:  # pragma: no cover - a numba without these internal names
     @njit(cache=True)
     def matrix_view(vector, rows, cols):
@@ -106,6 +158,11 @@ except ImportError:  # pragma: no cover - a numba without these internal names
     def vector_view(matrix):
         """``matrix.ravel()``."""
         return matrix.ravel()
+
+    @njit(cache=True)
+    def _vector_rows_into(A, B, C):
+        """``A @ B`` into ``C`` by the scalar loops (the same bits)."""
+        return _in_order_into(A, B, C)
 
 
 if _GESDD is not None:
@@ -249,38 +306,12 @@ SMALL_MATMUL = 8
 
 
 @njit(cache=True)
-def _two_rows_product_into(A, B, C):
-    """``A @ B`` by loops into ``C``, two rows of ``C`` per pass over ``B``, for rows of 8
-    (see ``matmul_into``). Each entry sums over ``p`` in order from 0, as a row at a time
-    does, starting from ``+0.0`` (so a product of zeros keeps NumPy's sign)."""
-    m, k = A.shape
-    n = B.shape[1]
-    C[:] = 0.0
-    i = 0
-    while i + 1 < m:
-        for p in range(k):
-            a0 = A[i, p]
-            a1 = A[i + 1, p]
-            for j in range(n):
-                b = B[p, j]
-                C[i, j] += a0 * b
-                C[i + 1, j] += a1 * b
-        i += 2
-    if i < m:  # the last row of an odd m
-        for p in range(k):
-            a = A[i, p]
-            for j in range(n):
-                C[i, j] += a * B[p, j]
-    return C
-
-
-@njit(cache=True)
 def matmul(A, B):
     """``A @ B``, a new C-contiguous array: ``matmul_into`` a new array."""
     return matmul_into(A, B, np.empty((A.shape[0], B.shape[1])))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def matmul_into(A, B, C):
     """``A @ B`` written into the C-contiguous ``(m, n)`` array ``C`` (returned; it must not
     overlap ``A`` or ``B``, whose entries the loops read after ``C`` is zeroed): loops for
@@ -289,12 +320,12 @@ def matmul_into(A, B, C):
     linear algebra in both cases; the loops round differently from BLAS (a few ulps), well
     within the engine's 1e-10.
 
-    Rows of 8 (``n = SMALL_MATMUL``) go to ``_two_rows_product_into``, a function apart:
-    here, where the branch tells the compiler that ``n <= 8``, it does not vectorise a loop
-    that short, and two rows of ``C`` per pass give its vectoriser the 16 updates it needs
-    (measured, one thread, 8x8: 120-135 ns against 205 ns a row at a time here). Shorter
-    rows stay here, a row at a time (4x4: 57 ns against 86 ns there). Both sum each entry
-    over ``p`` in order from 0: the same bits either way.
+    Rows of 8 (``n = SMALL_MATMUL``) go to ``_vector_rows_into``, one 8-lane vector per
+    row of ``C``: numba leaves LLVM's straight-line (SLP) vectoriser off, and the loop
+    vectoriser does not take loops of 8, so the loops below run scalar (measured, one
+    thread, 8x8: 40-45 ns against 95-105 ns by the best loops, 105-115 ns by BLAS). Shorter
+    rows stay here (4x4: 57 ns). Both sum each entry over ``p`` in order from 0, a
+    multiplication then an addition (never fused): the same bits either way.
     """
     m, k = A.shape
     n = B.shape[1]
@@ -302,12 +333,18 @@ def matmul_into(A, B, C):
         np.dot(A, B, C)
         return C
     if n == SMALL_MATMUL:
-        # B's rows are the vectorised loads: a strided B (gram's X^T) is copied first
-        # (8x8 X X^T: 203 ns against 306 ns)
-        return _two_rows_product_into(A, np.ascontiguousarray(B), C)
+        # B's rows are the vector loads: a strided B (gram's X^T) is copied first
+        return _vector_rows_into(A, np.ascontiguousarray(B), C)
+    return _in_order_into(A, B, C)
+
+
+@njit(cache=True, inline="always")
+def _in_order_into(A, B, C):
+    """``A @ B`` into ``C`` (returned) by loops, each entry summed over ``p`` in order from
+    ``+0.0`` (so a product of zeros keeps NumPy's sign)."""
+    m, k = A.shape
+    n = B.shape[1]
     C[:] = 0.0
-    # written out, as is _two_rows_product_into's last row: one helper for both measured
-    # slower here (4x4: 80 against 57 ns; 7x7: 212 against 160 ns)
     for i in range(m):
         for p in range(k):
             a = A[i, p]
@@ -318,21 +355,17 @@ def matmul_into(A, B, C):
 
 @njit(cache=True, inline="always")
 def product_into(A, B, work):
-    """``A @ B`` by BLAS, written into the first ``m n`` entries of the flat array ``work``;
-    returns that ``(m, n)`` view (the bits of numba's ``A @ B``, which calls the same BLAS
-    routine).
+    """``A @ B`` by ``matmul_into``, written into the first ``m n`` entries of the flat array
+    ``work``; returns that ``(m, n)`` view.
 
     For loops over layers that reuse their work arrays: a new array per product costs
     about 50 ns at 16x16 (``malloc`` beyond its per-thread cache of small blocks), and with
     it the sigmoidal objective's ``value_and_grad`` on 8 of 16x16 took 15.5-16.5 us
-    against 12.1-12.6 us this way. Tiny products too: on 8 of 8x8, where ``matmul``'s loops
-    and a new array per product had been faster than BLAS into a new array, BLAS into the
-    work array took ``value_and_grad`` from 6.2-7.0 to 4.5-4.8 us (one thread, alternating
-    runs of the two versions)."""
+    against 12.1-12.6 us this way. On 8 of 8x8, ``matmul_into``'s vector rows took
+    ``value_and_grad`` from 4.2-4.6 us by BLAS into the work array to 3.4-3.5 us (one thread,
+    alternating runs of the two versions)."""
     m, n = A.shape[0], B.shape[1]
-    C = matrix_view(work[:m * n], m, n)
-    np.dot(A, B, C)  # the BLAS call of ``A @ B``
-    return C
+    return matmul_into(A, B, matrix_view(work[:m * n], m, n))
 
 
 #: ``gram`` calls BLAS ``dsyrk`` (half of a product's flops) from this size of the result on
@@ -370,8 +403,11 @@ def _small_gram_into(X, C):
     passes ``X^T``, a transposed view, for ``X^T X``): one dot product per entry of the lower
     triangle, mirrored. Each entry sums over ``p`` in order from 0, as ``matmul(X, X.T)``
     does, and ``x y = y x`` exactly, so these are ``matmul``'s bits with ``m (m + 1) / 2`` of
-    its ``m^2`` dot products and no copy of ``X^T`` (measured through ``gram``, one thread: 8x8
-    ``X X^T`` 130 against 195 ns, ``X^T X`` 144 against 162 ns; 4x4 61 against 91 ns)."""
+    its ``m^2`` dot products and no copy of ``X^T`` (measured through ``gram``, one thread:
+    4x4 61 against 91 ns). ``gram_into`` takes it for results of fewer than 8 rows; rows of
+    8 go to ``matmul_into``'s vector product instead (8x8 ``X^T X`` 115 against 145-155 ns
+    here; ``X X^T``, whose copy of ``X^T`` costs as much as the product, 160 against 135 ns,
+    which ``newton_schulz`` avoids with a work array)."""
     m, n = X.shape
     for i in range(m):
         for j in range(i + 1):
@@ -399,16 +435,18 @@ def gram_into(X, rows, C):
     From ``SYRK_MIN_SIZE`` on, BLAS ``dsyrk``: one triangle (mirrored, so the result is
     exactly symmetric), half the flops of a product
     (the routine NumPy itself calls for ``X @ X.T``; measured against the reference's
-    products: within 3e-16 relative, equal at 512x512); below it ``matmul_into``, or for
-    ``X`` of at most ``SMALL_MATMUL`` rows and columns ``_small_gram_into`` (``matmul``'s
-    bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the same saving
+    products: within 3e-16 relative, equal at 512x512); below it ``matmul_into``, or for a
+    result of fewer than ``SMALL_MATMUL`` rows from ``X`` of at most ``SMALL_MATMUL`` rows and
+    columns ``_small_gram_into`` (``matmul``'s bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the same saving
     (rounded differently from a product, by a few ulps)."""
     Xc = np.ascontiguousarray(X)
     m, n = Xc.shape
     if (m if rows else n) >= SYRK_MIN_SIZE:
         return _syrk_into(Xc, rows, C)
-    if m <= SMALL_MATMUL and n <= SMALL_MATMUL:
+    if m <= SMALL_MATMUL and n <= SMALL_MATMUL and (m if rows else n) < SMALL_MATMUL:
         return _small_gram_into(Xc, C) if rows else _small_gram_into(Xc.T, C)
+    # rows of 8 at most 8 long: matmul_into's vector product (X^T X reads the strided X^T in
+    # place; X X^T copies X^T)
     if rows:
         return matmul_into(Xc, Xc.T, C)
     return matmul_into(Xc.T, Xc, C)
@@ -770,14 +808,25 @@ def _combine_in_place(Y, y_factor, x_factor, X):
             Y[i, j] = x_factor * X[i, j] + y_factor * Y[i, j]
 
 
+@njit(cache=True, inline="always")
+def _transpose_into(X, T):
+    """``X^T`` written into ``T`` (returned)."""
+    m, n = X.shape
+    for i in range(m):
+        for j in range(n):
+            T[j, i] = X[i, j]
+    return T
+
+
 @njit(cache=True)
 def newton_schulz(G, coefficients, eps):
     """Approximate polar factor of ``G`` by the Newton-Schulz rows ``coefficients`` (a new
-    array). The iterations write into three work arrays allocated once per call, the iterate
-    and its successor trading places, where a new array per product (three per iteration)
-    had cost a fifth of the time on layers past ``SMALL_MATMUL`` (measured, one thread, NS5
-    through ``lmo``: 16x16 5.2-5.3 against 6.6-6.7 us, 8x16 3.2-3.5 against 4.1 us; 8x8 the
-    same, 2.5-2.8 us). The same products in the same order: the same bits."""
+    array). The iterations write into work arrays allocated once per call, the iterate and
+    its successor trading places, where a new array per product (three per iteration) had
+    cost a fifth of the time on layers past ``SMALL_MATMUL`` (measured, one thread, NS5
+    through ``lmo``: 16x16 5.2-5.3 against 6.6-6.7 us, 8x16 3.2-3.5 against 4.1 us). On 8x8
+    all three products take ``matmul_into``'s vector rows: 1.79-1.81 against 2.74-2.90 us
+    by the scalar loops. The same products in the same order: the same bits."""
     transpose = G.shape[0] > G.shape[1]
     if transpose:
         X = np.ascontiguousarray(G.T)
@@ -792,11 +841,19 @@ def newton_schulz(G, coefficients, eps):
         X /= frobenius_norm(X) + math.ldexp(eps, -exponent)
     m, n = X.shape
     A, P, Y = np.empty((m, m)), np.empty((m, m)), np.empty((m, n))
+    # X X^T for X of 8 rows as X times a copy of X^T (rows of 8: ``matmul_into``'s vector
+    # product; ``_small_gram_into``'s bits), the copy written into a work array: 65 against
+    # 135 ns at 8x8, where numba's ``ascontiguousarray(X.T)`` costs as much as the product
+    vector_gram = m == SMALL_MATMUL and n <= SMALL_MATMUL
+    Xt = np.empty((n, m) if vector_gram else (0, 0))
     for k in range(coefficients.shape[0]):
         a = coefficients[k, 0]
         b = coefficients[k, 1]
         c = coefficients[k, 2]
-        gram_into(X, True, A)  # X X^T and A^2 by dsyrk on large layers: two of three products at half cost
+        if vector_gram:
+            matmul_into(X, _transpose_into(X, Xt), A)
+        else:
+            gram_into(X, True, A)  # X X^T and A^2 by dsyrk on large layers: two of three products at half cost
         symmetric_square_into(A, P)
         _combine_in_place(P, c, b, A)  # b A + c A^2, written over A^2
         matmul_into(P, X, Y)

@@ -50,7 +50,7 @@ def phi_and_slope(r):
 def _residual_terms(x, objective, layer, work, slope):
     """``(sum phi(R), phi'(R))`` of one layer, ``R = U X V - M``, in one pass over ``R``
     (``phi(r) = r^2 / (1 + r^2)``, ``phi'(r) = 2 r / (1 + r^2)^2``; ``phi'(R)`` overwrites
-    ``R``, which BLAS wrote into ``slope``; ``work`` and ``slope`` flat arrays
+    ``R``, which ``product_into`` wrote into ``slope``; ``work`` and ``slope`` flat arrays
     of at least the layer's size; :func:`phi_and_slope` per entry)."""
     offsets, rows, cols, U_flat, U_offsets, V_flat, V_offsets, M_flat, curvature, Ut_flat, Vt_flat = objective
     m, n = rows[layer], cols[layer]
@@ -58,7 +58,7 @@ def _residual_terms(x, objective, layer, work, slope):
     U = _block(U_flat, U_offsets[layer], U_offsets[layer + 1], m, m)
     V = _block(V_flat, V_offsets[layer], V_offsets[layer + 1], n, n)
     M = _block(M_flat, offsets[layer], offsets[layer + 1], m, n)
-    # BLAS into the work arrays (``product_into``)
+    # into the work arrays (``product_into``)
     R = product_into(product_into(U, X, work), V, slope)
     total = 0.0
     for i in range(m):

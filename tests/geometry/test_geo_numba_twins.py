@@ -101,8 +101,8 @@ def _in_order_product(A, B):
        seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=300, deadline=None)
 def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed):
-    # the loops (two rows of C a pass for rows of 8, one row a pass below) must round as the
-    # textbook sum over p in order from 0, whatever the layout of B: same bits as before
+    # the vector rows (rows of 8) and the loops (shorter rows) must round as the textbook
+    # sum over p in order from 0, whatever the layout of B: same bits as before
     m, k, n = shape
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, k))
@@ -135,20 +135,24 @@ def _numba_blas_product(A, B):
     return A @ B
 
 
-@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)), seed=st.integers(0, 2**32 - 1))
+@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.sampled_from([1, 3, 8, 8, 9, 20])),
+       seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=200, deadline=None)
-def test_product_into_is_blas_bit_for_bit_in_the_work_array(shape, seed):
-    # numba's ``A @ B`` (the same BLAS routine) bit for bit, written into the work array's
-    # first m n entries at every size; within rounding of the loops' textbook order
+def test_product_into_is_matmul_bit_for_bit_in_the_work_array(shape, seed):
+    # matmul's bits (numba's BLAS ``A @ B`` past SMALL_MATMUL, the in-order sums below),
+    # written into the work array's first m n entries at every size, and nothing past them;
+    # BLAS rounds within a few ulps of the in-order sums
     m, k, n = shape
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
     work = np.full(m * n + 3, 7.0)
     C = kernels.product_into(A, B, work)
-    assert np.array_equal(C, _numba_blas_product(A, B))
+    assert np.array_equal(C, _numba_blas_product(A, B) if max(shape) > kernels.SMALL_MATMUL
+                          else _in_order_product(A, B))
     assert np.shares_memory(C, work) and np.array_equal(work[:m * n], C.ravel())
     assert np.all(work[m * n:] == 7.0)
-    np.testing.assert_allclose(C, kernels.matmul(A, B), rtol=0, atol=1e-13 * k * np.abs(A).max() * np.abs(B).max())
+    np.testing.assert_allclose(C, _numba_blas_product(A, B), rtol=0,
+                               atol=1e-13 * k * np.abs(A).max() * np.abs(B).max())
 
 
 @given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8)), rows=st.booleans(), exponent=st.integers(-150, 150),
@@ -163,18 +167,26 @@ def test_small_gram_is_the_in_order_product_bit_for_bit(shape, rows, exponent, s
     assert np.array_equal(gram, gram.T)
 
 
-@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)), layout=st.sampled_from("CFT"),
-       seed=st.integers(0, 2**32 - 1))
-@settings(max_examples=200, deadline=None)
-def test_products_into_a_given_array_read_nothing_it_held(shape, layout, seed):
+def _in_layout(rng, shape, layout):
+    """A standard normal array of ``shape`` stored C-ordered, Fortran-ordered (``"F"``) or as
+    the transposed view of a C-ordered array (``"T"``)."""
+    if layout == "T":
+        return rng.standard_normal(shape[::-1]).T
+    X = rng.standard_normal(shape)
+    return np.asfortranarray(X) if layout == "F" else X
+
+
+@given(shape=st.tuples(st.integers(1, 20), st.integers(1, 20), st.sampled_from([1, 5, 8, 8, 9, 20])),
+       layouts=st.tuples(st.sampled_from("CFT"), st.sampled_from("CFT")), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_products_into_a_given_array_read_nothing_it_held(shape, layouts, seed):
     # the work arrays Newton-Schulz reuses hold the previous iteration's numbers: each
     # product must write every entry, with the bits of its allocating version (numba's
-    # BLAS ``@`` past SMALL_MATMUL, the in-order loops below), whatever the layout of B
+    # BLAS ``@`` past SMALL_MATMUL, the in-order loops below, and for rows of 8 the vector
+    # rows, which read A by its strides), whatever the layouts of A and B
     m, k, n = shape
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, k))
-    B = rng.standard_normal((n, k)).T if layout == "T" else rng.standard_normal((k, n))
-    B = np.asfortranarray(B) if layout == "F" else B
+    A, B = _in_layout(rng, (m, k), layouts[0]), _in_layout(rng, (k, n), layouts[1])
     C = np.full((m, n), np.nan)
     assert kernels.matmul_into(A, B, C) is C
     expected = _numba_blas_product(A, B) if max(shape) > kernels.SMALL_MATMUL else _in_order_product(A, B)
