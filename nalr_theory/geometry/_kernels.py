@@ -433,12 +433,12 @@ def gram_into(X, rows, C):
     overlapping ``X``).
 
     From ``SYRK_MIN_SIZE`` on, BLAS ``dsyrk``: one triangle (mirrored, so the result is
-    exactly symmetric), half the flops of a product
-    (the routine NumPy itself calls for ``X @ X.T``; measured against the reference's
-    products: within 3e-16 relative, equal at 512x512); below it ``matmul_into``, or for a
-    result of fewer than ``SMALL_MATMUL`` rows from ``X`` of at most ``SMALL_MATMUL`` rows and
-    columns ``_small_gram_into`` (``matmul``'s bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the same saving
-    (rounded differently from a product, by a few ulps)."""
+    exactly symmetric), half the flops of a product (the routine NumPy itself calls for
+    ``X @ X.T``; measured against the reference's products: within 3e-16 relative, equal at
+    512x512); below it ``matmul_into``, or for a result of fewer than ``SMALL_MATMUL`` rows
+    from ``X`` of at most ``SMALL_MATMUL`` rows and columns ``_small_gram_into``
+    (``matmul``'s bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the
+    same saving (rounded differently from a product, by a few ulps)."""
     Xc = np.ascontiguousarray(X)
     m, n = Xc.shape
     if (m if rows else n) >= SYRK_MIN_SIZE:
