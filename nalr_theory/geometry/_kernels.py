@@ -325,7 +325,9 @@ def matmul_into(A, B, C):
     vectoriser does not take loops of 8, so the loops below run scalar (measured, one
     thread, 8x8: 40-45 ns against 95-105 ns by the best loops, 105-115 ns by BLAS). Shorter
     rows stay here (4x4: 57 ns). Both sum each entry over ``p`` in order from 0, a
-    multiplication then an addition (never fused): the same bits either way.
+    multiplication then an addition (never fused): the same bits either way. Inlined into
+    its callers: a call that returns an array costs about 30 ns here, most of an 8x8
+    product (one thread, a loop of 8x8 products: 42 against 70 ns a call).
     """
     m, k = A.shape
     n = B.shape[1]
@@ -404,10 +406,11 @@ def _small_gram_into(X, C):
     triangle, mirrored. Each entry sums over ``p`` in order from 0, as ``matmul(X, X.T)``
     does, and ``x y = y x`` exactly, so these are ``matmul``'s bits with ``m (m + 1) / 2`` of
     its ``m^2`` dot products and no copy of ``X^T`` (measured through ``gram``, one thread:
-    4x4 61 against 91 ns). ``gram_into`` takes it for results of fewer than 8 rows; rows of
-    8 go to ``matmul_into``'s vector product instead (8x8 ``X^T X`` 115 against 145-155 ns
-    here; ``X X^T``, whose copy of ``X^T`` costs as much as the product, 160 against 135 ns,
-    which ``newton_schulz`` avoids with a work array)."""
+    4x4 61 against 91 ns). ``gram_into`` takes it except for ``X^T X`` of 8 columns, which
+    ``matmul_into``'s vector rows compute from the strided ``X^T`` (8x8: 115 against 145-155
+    ns here). ``X X^T`` of 8 rows stays here: the vector rows would need a copy of ``X^T``,
+    and with numba's ``ascontiguousarray`` the two took 160-167 against 133-136 ns
+    (``newton_schulz`` writes the copy into a work array instead)."""
     m, n = X.shape
     for i in range(m):
         for j in range(i + 1):
@@ -435,18 +438,18 @@ def gram_into(X, rows, C):
     From ``SYRK_MIN_SIZE`` on, BLAS ``dsyrk``: one triangle (mirrored, so the result is
     exactly symmetric), half the flops of a product (the routine NumPy itself calls for
     ``X @ X.T``; measured against the reference's products: within 3e-16 relative, equal at
-    512x512); below it ``matmul_into``, or for a result of fewer than ``SMALL_MATMUL`` rows
-    from ``X`` of at most ``SMALL_MATMUL`` rows and columns ``_small_gram_into``
-    (``matmul``'s bits, faster). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the
+    512x512); below it ``matmul_into``, or for ``X`` of at most ``SMALL_MATMUL`` rows and
+    columns ``_small_gram_into`` (``matmul``'s bits, faster), except ``X^T X`` of
+    ``SMALL_MATMUL`` columns (``matmul_into``'s vector rows). For a symmetric ``A``, ``gram(A)`` is ``A @ A`` at the
     same saving (rounded differently from a product, by a few ulps)."""
     Xc = np.ascontiguousarray(X)
     m, n = Xc.shape
     if (m if rows else n) >= SYRK_MIN_SIZE:
         return _syrk_into(Xc, rows, C)
-    if m <= SMALL_MATMUL and n <= SMALL_MATMUL and (m if rows else n) < SMALL_MATMUL:
+    if m <= SMALL_MATMUL and n <= SMALL_MATMUL and (rows or n < SMALL_MATMUL):
         return _small_gram_into(Xc, C) if rows else _small_gram_into(Xc.T, C)
-    # rows of 8 at most 8 long: matmul_into's vector product (X^T X reads the strided X^T in
-    # place; X X^T copies X^T)
+    # X^T X of 8 columns at most 8 long: matmul_into's vector rows, reading the strided X^T
+    # in place (X X^T would need a copy of X^T, which costs as much as the product)
     if rows:
         return matmul_into(Xc, Xc.T, C)
     return matmul_into(Xc.T, Xc, C)
