@@ -140,7 +140,8 @@ def noise_samples(t, inputs, state, layers, options):
     # once: noise_sample reads only its estimator's argument, so it goes in every slot (a
     # view per argument would cost more than the sample on small layers)
     estimator = options.estimator
-    compared = (inputs.grads2 if estimator == rules.TWO_SAMPLE else state.previous_grads if estimator == rules.CONSECUTIVE
+    compared = (inputs.grads2 if estimator == rules.TWO_SAMPLE
+                else state.previous_grads if estimator == rules.CONSECUTIVE
                 else state.momentum if estimator == rules.MOMENTUM_RESIDUAL else inputs.noise)
     for l in range(p):
         if layers.group[l] < 0:
@@ -185,11 +186,15 @@ def step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, opt
             # reported -<U, D> needs U and D whole, and takes the general path below
             length = lr * scale[l]
             radius = layers.radius[l]
-            for i in range(s, e):
-                B_entry, update_entry = steps.lmo_step_entry(state.momentum[i], inputs.grads[i], params[i], beta,
-                                                             length, options, radius)
-                state.momentum[i] = B_entry
-                updates[i] = update_entry
+            # the layer's slices, so that the loop counts from 0: indices from ``s``, which the
+            # compiler cannot prove non-negative, keep numba's negative-index check in every
+            # access, and the loop ran scalar (one thread, this step with Scion: 1.37 against
+            # 2.36 us on 8 of 8x8, 3.18 against 7.13 us on 8 of 16x16)
+            momentum, grads, values, layer_updates = (state.momentum[s:e], inputs.grads[s:e], params[s:e],
+                                                      updates[s:e])
+            for i in range(e - s):
+                momentum[i], layer_updates[i] = steps.lmo_step_entry(momentum[i], grads[i], values[i], beta, length,
+                                                                     options, radius)
         else:
             G = layer_block(inputs.grads, layers, l)
             X = layer_block(params, layers, l)
