@@ -679,32 +679,42 @@ def _line_value(X, axis, dual):
 PAIRWISE_BLOCK = 128
 
 
-@njit(cache=True)
-def _block_abs_sum(values, start, count):
-    """NumPy's sum of ``|values[start:start + count]|`` for ``count <= PAIRWISE_BLOCK``:
-    one at a time below 8, else eight running sums, combined pairwise, then the rest."""
+@njit(cache=True, inline="always")
+def _term(value, absolute):
+    return abs(value) if absolute else value
+
+
+@njit(cache=True, inline="always")
+def _block_sum(values, start, count, absolute):
+    """NumPy's sum of ``values[start:start + count]`` (of their absolute values if
+    ``absolute``) for ``count <= PAIRWISE_BLOCK``: one at a time below 8, else eight running
+    sums, combined pairwise, then the rest."""
+    # indexed from 0 in the block's slice: with indices from ``start``, which the compiler
+    # cannot prove non-negative, every access keeps numba's negative-index check (one
+    # thread, 64 entries: 26 against 14 ns)
+    block = values[start:start + count]
     if count < 8:
         total = 0.0
-        for i in range(start, start + count):
-            total += abs(values[i])
+        for i in range(count):
+            total += _term(block[i], absolute)
         return total
-    r0, r1, r2, r3 = abs(values[start]), abs(values[start + 1]), abs(values[start + 2]), abs(values[start + 3])
-    r4, r5, r6, r7 = abs(values[start + 4]), abs(values[start + 5]), abs(values[start + 6]), abs(values[start + 7])
-    i = start + 8
-    stop = start + count - count % 8
-    while i < stop:
-        r0 += abs(values[i])
-        r1 += abs(values[i + 1])
-        r2 += abs(values[i + 2])
-        r3 += abs(values[i + 3])
-        r4 += abs(values[i + 4])
-        r5 += abs(values[i + 5])
-        r6 += abs(values[i + 6])
-        r7 += abs(values[i + 7])
-        i += 8
+    r0, r1, r2, r3 = (_term(block[0], absolute), _term(block[1], absolute), _term(block[2], absolute),
+                      _term(block[3], absolute))
+    r4, r5, r6, r7 = (_term(block[4], absolute), _term(block[5], absolute), _term(block[6], absolute),
+                      _term(block[7], absolute))
+    stop = count - count % 8
+    for i in range(8, stop, 8):
+        r0 += _term(block[i], absolute)
+        r1 += _term(block[i + 1], absolute)
+        r2 += _term(block[i + 2], absolute)
+        r3 += _term(block[i + 3], absolute)
+        r4 += _term(block[i + 4], absolute)
+        r5 += _term(block[i + 5], absolute)
+        r6 += _term(block[i + 6], absolute)
+        r7 += _term(block[i + 7], absolute)
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for j in range(stop, start + count):
-        total += abs(values[j])
+    for j in range(stop, count):
+        total += _term(block[j], absolute)
     return total
 
 
@@ -716,19 +726,19 @@ def _pairwise_half(count):
 
 
 @njit(cache=True)
-def _pairwise_abs_sum(values, start, count):
-    """``sum |values[start:start + count]|`` in NumPy's pairwise order: the bits of
-    ``np.sum(np.abs(v))`` for a contiguous ``v``. NumPy recurses (``sum(left) +
-    sum(right)`` of the halves, down to blocks); this runs the same tree with an explicit
-    stack, since numba's cache cannot reload a recursive function (a segmentation fault,
-    measured with numba 0.68). numba's ``np.sum`` adds one entry at a time, a chain of
-    dependent additions (and ``np.abs`` a new array): 199 against 99 ns at 16x16 and 49
-    against 34 ns at 8x8, one thread."""
+def _pairwise_sum(values, start, count, absolute):
+    """``sum values[start:start + count]`` (or of their absolute values) in NumPy's pairwise
+    order: the bits of ``np.sum(v)`` (``np.sum(np.abs(v))``) for a contiguous ``v``. NumPy
+    recurses (``sum(left) + sum(right)`` of the halves, down to blocks); this runs the same
+    tree with an explicit stack, since numba's cache cannot reload a recursive function (a
+    segmentation fault, measured with numba 0.68). numba's ``np.sum`` adds one entry at a
+    time, a chain of dependent additions (and ``np.abs`` a new array): 199 against 99 ns at
+    16x16 and 49 against 34 ns at 8x8, one thread (before ``_block_sum`` indexed from 0)."""
     if count <= PAIRWISE_BLOCK:
-        return _block_abs_sum(values, start, count)
+        return _block_sum(values, start, count, absolute)
     half = _pairwise_half(count)
     if count - half <= PAIRWISE_BLOCK:  # two blocks (16x16): the tree below without its stack
-        return _block_abs_sum(values, start, half) + _block_abs_sum(values, start + half, count - half)
+        return _block_sum(values, start, half, absolute) + _block_sum(values, start + half, count - half, absolute)
     # one frame per level (each halves the run: 64 levels hold any array); stage 1 waits for
     # its left half, stage 2 for its right half (the left half's sum in ``lefts``)
     starts = np.empty(64, dtype=np.int64)
@@ -743,7 +753,7 @@ def _pairwise_abs_sum(values, start, count):
             starts[depth + 1], counts[depth + 1] = starts[depth], _pairwise_half(counts[depth])
             depth += 1
             continue
-        value = _block_abs_sum(values, starts[depth], counts[depth])
+        value = _block_sum(values, starts[depth], counts[depth], absolute)
         while True:  # hand the value up until a frame still needs its right half
             depth -= 1
             if depth < 0:
@@ -758,12 +768,31 @@ def _pairwise_abs_sum(values, start, count):
             value = lefts[depth] + value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _contiguous_sum(G, absolute):
+    """:func:`_pairwise_sum` of all of ``G`` (copied to C order unless it is)."""
+    flat = vector_view(np.ascontiguousarray(G))
+    if flat.shape[0] <= PAIRWISE_BLOCK:
+        # one block, in place: calls cost as much as its sum (one thread, 64 entries: 20
+        # against 44 ns through ``_pairwise_sum``)
+        return _block_sum(flat, 0, flat.shape[0], absolute)
+    return _pairwise_sum(flat, 0, flat.shape[0], absolute)
+
+
+@njit(cache=True, inline="always")
 def abs_sum(G):
     """``||G||_1 = sum_ij |G_ij|``, NumPy's ``np.sum(np.abs(G))`` bit for bit for a
-    C-contiguous ``G`` (``_pairwise_abs_sum``). Other layouts are copied to C order first
+    C-contiguous ``G`` (``_pairwise_sum``). Other layouts are copied to C order first
     (NumPy then sums in memory order: a few ulps apart)."""
-    return _pairwise_abs_sum(vector_view(np.ascontiguousarray(G)), 0, G.size)
+    return _contiguous_sum(G, True)
+
+
+@njit(cache=True, inline="always")
+def pairwise_sum(G):
+    """``sum_ij G_ij``, NumPy's ``np.sum(G)`` bit for bit for a C-contiguous ``G``
+    (``_pairwise_sum``; other layouts as :func:`abs_sum`): eight running sums where numba's
+    ``np.sum`` runs one chain of dependent additions."""
+    return _contiguous_sum(G, False)
 
 
 @njit(cache=True)

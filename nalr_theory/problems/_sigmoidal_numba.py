@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..geometry._kernels import product_into, matrix_view
+from ..geometry._kernels import matrix_view, pairwise_sum, product_into
 from ._kernels import additive_oracle
 
 
@@ -50,25 +50,33 @@ def phi_and_slope(r):
 def _residual_terms(x, objective, layer, work, slope):
     """``(sum phi(R), phi'(R))`` of one layer, ``R = U X V - M``, in one pass over ``R``
     (``phi(r) = r^2 / (1 + r^2)``, ``phi'(r) = 2 r / (1 + r^2)^2``; ``phi'(R)`` overwrites
-    ``R``, which ``product_into`` wrote into ``slope``; ``work`` and ``slope`` flat arrays
-    of at least the layer's size; :func:`phi_and_slope` per entry)."""
+    ``R``, which ``product_into`` wrote into ``slope``, and ``phi(R)`` goes to ``work``,
+    free once ``R`` is; ``work`` and ``slope`` flat arrays of at least the layer's size;
+    :func:`phi_and_slope` per entry), then the sum of ``phi(R)`` in NumPy's pairwise order,
+    the reference's ``np.sum``. Summed in the pass, one entry at a time, a chain of
+    dependent additions set its pace and kept it scalar; apart, and with NumPy's error model
+    (below), the pass is vectorised: 37 against 78 ns for its 64 entries at 8x8. One thread,
+    ``value_and_grad`` as the engine calls it: 2.70-2.76 against 2.82-2.88 us on 8 of 8x8,
+    9.7-9.9 against 10.2-10.3 us on 8 of 16x16 (whose products take most of it)."""
     offsets, rows, cols, U_flat, U_offsets, V_flat, V_offsets, M_flat, curvature, Ut_flat, Vt_flat = objective
     m, n = rows[layer], cols[layer]
+    size = m * n
     X = _block(x, offsets[layer], offsets[layer + 1], m, n)
     U = _block(U_flat, U_offsets[layer], U_offsets[layer + 1], m, m)
     V = _block(V_flat, V_offsets[layer], V_offsets[layer + 1], n, n)
-    M = _block(M_flat, offsets[layer], offsets[layer + 1], m, n)
     # into the work arrays (``product_into``)
     R = product_into(product_into(U, X, work), V, slope)
-    total = 0.0
-    for i in range(m):
-        for j in range(n):
-            value, R[i, j] = phi_and_slope(R[i, j] - M[i, j])
-            total += value
-    return total, R
+    # flat slices indexed from 0: the pass over them is vectorised (see ``_block_sum``)
+    residual, values, target = slope[:size], work[:size], M_flat[offsets[layer]:offsets[layer + 1]]
+    for k in range(size):
+        values[k], residual[k] = phi_and_slope(residual[k] - target[k])
+    return pairwise_sum(values), R
 
 
-@njit(cache=True)
+# numba's default error model checks every float division for a zero divisor and would
+# raise, which keeps :func:`_residual_terms`'s pass scalar; NumPy's model (``inf``/``nan``,
+# no check) changes no value here, since ``phi_and_slope`` divides by ``1 + r^2 >= 1``
+@njit(cache=True, error_model="numpy")
 def f(x, data):
     objective = data[0]
     work, slope = _work_arrays(objective)
@@ -78,7 +86,7 @@ def f(x, data):
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def value_and_grad(x, data):
     """``(f(x), grad(x))`` from one residual per layer: ``grad_l = c_l U_l^T phi'(R_l) V_l^T``
     (the transposes stored once, ``RotatedSigmoidal._kernels``), the products written into

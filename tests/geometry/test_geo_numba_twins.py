@@ -120,14 +120,19 @@ def test_abs_sum_is_numpys_pairwise_sum_bit_for_bit(shape, exponents, seed, fort
     G = rng.standard_normal(shape) * 2.0 ** rng.integers(-exponents, exponents + 1, shape)
     assert kernels.abs_sum(G) == np.sum(np.abs(G))
     assert kernels.dual_norm(kernels.MAX_ABS, 1.5, G) == 1.5 * np.sum(np.abs(G))
+    # the same tree without absolute values: the sigmoidal objective's sum of phi(R)
+    assert kernels.pairwise_sum(G) == np.sum(G)
     if fortran:  # other layouts: copied to C order, so within rounding of NumPy's memory order
         F = np.asfortranarray(G)
         assert kernels.abs_sum(F) == pytest.approx(np.sum(np.abs(F)), rel=1e-13, abs=0.0)
+        assert kernels.pairwise_sum(F) == pytest.approx(np.sum(F), rel=1e-12, abs=1e-12 * np.sum(np.abs(F)))
 
 
 def test_abs_sum_propagates_nan_and_inf():
     assert np.isnan(kernels.abs_sum(np.array([[1.0, np.nan] * 80])))
     assert kernels.abs_sum(np.array([[-np.inf] + [1.0] * 200])) == np.inf
+    assert np.isnan(kernels.pairwise_sum(np.array([[1.0, np.nan] * 80])))
+    assert kernels.pairwise_sum(np.array([[-np.inf] + [1.0] * 200])) == -np.inf
 
 
 @njit
