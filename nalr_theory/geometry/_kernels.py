@@ -681,6 +681,7 @@ PAIRWISE_BLOCK = 128
 
 @njit(cache=True, inline="always")
 def _term(value, absolute):
+    """A summand of :func:`_block_sum`: ``|value|`` or ``value``."""
     return abs(value) if absolute else value
 
 
