@@ -98,16 +98,19 @@ def _in_order_product(A, B):
 
 
 @given(shape=st.tuples(st.integers(1, 8), st.integers(1, 8), st.integers(1, 8)), fortran=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
+       a_fortran=st.booleans(), seed=st.integers(0, 2**32 - 1))
 @settings(max_examples=300, deadline=None)
-def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, seed):
-    # the vector rows (rows of 8) and the loops (shorter rows) must round as the textbook
-    # sum over p in order from 0, whatever the layout of B: same bits as before
+def test_small_matmul_sums_each_entry_in_order_bit_for_bit(shape, fortran, a_fortran, seed):
+    # the vector rows (rows of 8: the eight rows summed together when A has 8 rows, else
+    # row by row) and the loops (shorter rows) must round as the textbook sum over p in
+    # order from 0, whatever the layouts of A and B: same bits as before
     m, k, n = shape
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, k))
     B = rng.standard_normal((k, n))
-    assert np.array_equal(kernels.matmul(A, np.asfortranarray(B) if fortran else B), _in_order_product(A, B))
+    expected = _in_order_product(A, B)
+    assert np.array_equal(kernels.matmul(np.asfortranarray(A) if a_fortran else A,
+                                         np.asfortranarray(B) if fortran else B), expected)
 
 
 @given(shape=st.tuples(st.integers(0, 40), st.integers(0, 40)), exponents=st.integers(0, 12),
