@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -225,11 +226,33 @@ def test_same_numbers_whatever_the_number_of_threads():
     assert outputs[0] == outputs[1]
 
 
-def test_progress_is_reported_between_chunks():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_progress_is_reported_after_each_seeds_chunk(threads):
+    import threading
+
+    import numba
+
     problem, optimizer = build("sigmoidal", "bounded", "scion")
-    calls = []
-    engine.simulate(problem, optimizer, 600, 2, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(512, 1200), (1024, 1200), (1200, 1200)]
+    calls, callers = [], set()
+
+    def progress(done, total):
+        calls.append((done, total))
+        callers.add(threading.get_ident())
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        engine.simulate(problem, optimizer, 600, 2, progress=progress)
+    finally:
+        numba.set_num_threads(before)
+    # chunks of 256, 256 and 88 steps for each of the 2 seeds, in whatever order the threads
+    # finish them, each reported once with the running total, in the calling thread
+    done = [0] + [d for d, _ in calls]
+    assert sorted(b - a for a, b in zip(done, done[1:])) == [88, 88, 256, 256, 256, 256]
+    assert {total for _, total in calls} == {1200} and calls[-1] == (1200, 1200)
+    assert callers == {threading.get_ident()}
+    if threads == 1:  # one thread: the seeds chunk by chunk
+        assert [d for d, _ in calls] == [256, 512, 768, 1024, 1112, 1200]
 
 
 @pytest.mark.parametrize("kwargs, parameter", [
@@ -290,3 +313,27 @@ def test_a_forked_child_runs_its_own_seed_threads():
 def _forked_run():
     problem, optimizer = build("sigmoidal", "bounded", "scion")
     return engine.simulate(problem, optimizer, 20, 3).f
+
+
+def test_a_seed_that_raises_stops_the_others_and_raises_in_the_caller():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nalr_theory.engine.simulate import _seeds_in_threads
+
+    chunks = [(1, 10), (11, 20), (21, 30), (31, 40)]
+    ran, reported = [], []
+
+    def advance(index, t_first, t_last):
+        ran.append((index, t_first))
+        if (index, t_first) == (1, 11):
+            raise RuntimeError("seed 1 failed")
+        time.sleep(0.05)  # a chunk's work: the caller learns of the error well within one
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with pytest.raises(RuntimeError, match="seed 1 failed"):
+            _seeds_in_threads(pool, 6, chunks, advance, reported.append)
+    # seed 1 stopped where it raised, seed 0 at the end of its chunk then; the seeds not
+    # started by then never ran (seed 2 may have begun a chunk on the freed thread)
+    assert (1, 21) not in ran and (0, 31) not in ran
+    assert {index for index, _ in ran} <= {0, 1, 2}
+    assert all(steps == 10 for steps in reported)
