@@ -266,6 +266,26 @@ def test_certified_gram_nuclear_norm_is_taken_on_well_conditioned_matrices_and_i
     assert kernels.nuclear_norm(G) == gram
 
 
+@given(size=st.integers(1, 64), extra=st.integers(0, 64), kind=st.sampled_from(["plain", "graded", "deficient"]),
+       exponent=st.integers(-60, 60), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=150, deadline=None)
+def test_symmetric_eigenvalues_are_lapacks_within_the_certificates_error(size, extra, kind, exponent, seed):
+    # the certificate assumes eigenvalues of a Gram matrix within 2 (k + p) eps tr(A) of the
+    # exact ones; against LAPACK's (itself backward stable) the QL iteration stays within
+    # 8 eps tr(A) (measured at most 6.5 over 3000 such matrices), whatever the scale
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal((size + extra, size))
+    if kind == "graded":  # columns from 1 down to 1e-8
+        G *= np.logspace(0, -8, size)[None, :]
+    elif kind == "deficient":  # half the columns equal: a cluster of zero eigenvalues
+        G[:, : size // 2] = G[:, :1]
+    A = np.ldexp(G.T @ G, exponent)
+    eigenvalues, work = np.empty(size), np.empty(size)
+    assert kernels.symmetric_eigenvalues(A.copy(), eigenvalues, work)
+    error = np.max(np.abs(np.sort(eigenvalues) - np.linalg.eigvalsh(A)))
+    assert error <= 8.0 * np.finfo(np.float64).eps * np.trace(A)
+
+
 @pytest.mark.parametrize("shape", [(8, 8), (16, 5), (5, 16)])
 def test_certified_gram_nuclear_norm_declines_near_rank_deficient_and_large_matrices(shape):
     rng = np.random.default_rng(0)
