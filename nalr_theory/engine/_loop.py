@@ -22,46 +22,8 @@ from .measures import stationarity_measures as _stationarity_measures_py
 stationarity_measures = njit(cache=True)(_stationarity_measures_py)
 
 
-try:  # owner-less copies of the loop's arguments, built from numba's array model
-    from numba import types
-    from numba.core import cgutils
-    from numba.extending import intrinsic
-    from numba.np.arrayobj import make_array
-
-    def _without_owner(context, builder, kind, value):
-        """``value`` with every array's owner (``meminfo``, ``parent``) set to null."""
-        if isinstance(kind, types.Array):
-            array = make_array(kind)(context, builder, value)
-            array.meminfo = cgutils.get_null_value(array.meminfo.type)
-            array.parent = cgutils.get_null_value(array.parent.type)
-            return array._getvalue()
-        if isinstance(kind, types.BaseTuple):
-            items = [_without_owner(context, builder, item_kind, item)
-                     for item_kind, item in zip(kind, cgutils.unpack_tuple(builder, value, len(kind)))]
-            return context.make_tuple(builder, kind, items)
-        return value
-
-    @intrinsic
-    def borrowed(typingctx, value):
-        """``value`` (an array, or a tuple of arrays, tuples and scalars) as arrays with no
-        owner: the same memory, read and written as before, whose copies, views and slices
-        touch no reference count. Only for arrays that outlive every use of the result:
-        ``run_chunk``'s arguments, which its caller holds for the whole call.
-
-        Why: numba counts references to an array's memory with atomic increments (a locked
-        instruction each), at every view, slice and tuple copy and at every call that takes
-        arrays. One step of 8 layers of 8x8 with Scion made about 1140 of them; a run with
-        numba's counts made non-atomic (a measurement only) took 13.1 against 16.5 us a
-        step (one thread). Borrowing the loop's arguments leaves about 520 a step, those of
-        the arrays each step allocates."""
-        def codegen(context, builder, signature, args):
-            return _without_owner(context, builder, signature.args[0], args[0])
-
-        return value(value), codegen
-except ImportError:  # pragma: no cover - a numba without these internal names
-    @njit(cache=True)
-    def borrowed(value):
-        return value
+# owner-less copies of arrays (``run_chunk``'s arguments): see ``geometry._kernels.borrowed``
+borrowed = geo.borrowed
 
 
 def problem_value_and_grad(x, data):  # bound per family by loop_for
@@ -74,6 +36,7 @@ def problem_oracle_at(x, exact_grad, data, t, rng):  # bound per family by loop_
 
 def layer_dual_norms(vector, offsets, rows, cols, codes, radii):
     """``||v^l||_{l,*}`` of every layer of the flat ``vector`` (the problem's declared norms)."""
+    vector = borrowed(vector)  # the caller holds it: its layers' views touch no reference count
     p = codes.shape[0]
     out = np.empty(p)
     for l in range(p):

@@ -177,7 +177,47 @@ try:  # views of C-contiguous arrays built directly, without numba's general res
         both C-contiguous, by ``_vector_rows``."""
         _vector_rows(A, B, C)
         return C
+
+    def _without_owner(context, builder, kind, value):
+        """``value`` with every array's owner (``meminfo``, ``parent``) set to null."""
+        if isinstance(kind, _types.Array):
+            array = make_array(kind)(context, builder, value)
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)
+            array.parent = cgutils.get_null_value(array.parent.type)
+            return array._getvalue()
+        if isinstance(kind, _types.BaseTuple):
+            items = [_without_owner(context, builder, item_kind, item)
+                     for item_kind, item in zip(kind, cgutils.unpack_tuple(builder, value, len(kind)))]
+            return context.make_tuple(builder, kind, items)
+        return value
+
+    @intrinsic
+    def borrowed(typingctx, value):
+        """``value`` (an array, or a tuple of arrays, tuples and scalars) as arrays with no
+        owner: the same memory, read and written as before, whose copies, views and slices
+        touch no reference count. Only for arrays that outlive every use of the result:
+        a function's own arguments, which its caller holds for the whole call (never an
+        array the function allocates: numba frees it after its last use, which may come
+        before the borrowed copy's; never returned or stored where it outlives the call).
+
+        Why: numba counts references to an array's memory with atomic increments (a locked
+        instruction each), at every view, slice and tuple copy and at every call that takes
+        arrays. One step of 8 layers of 8x8 with Scion made about 1140 of them; a run with
+        numba's counts made non-atomic (a measurement only) took 13.1 against 16.5 us a
+        step (one thread). Borrowing the loop's arguments left about 520 a step, those of
+        the arrays each step allocates; the kernels that allocate work arrays therefore
+        hand them to an inner function that borrows its arguments (one thread, 8 of 8x8:
+        the sigmoidal ``value_and_grad`` 1.67 against 2.14 us)."""
+        def codegen(context, builder, signature, args):
+            return _without_owner(context, builder, signature.args[0], args[0])
+
+        return value(value), codegen
 except ImportError:  # pragma: no cover - a numba without these internal names
+    @njit(cache=True)
+    def borrowed(value):
+        """``value`` itself (this numba lacks the internals to drop the owners)."""
+        return value
+
     @njit(cache=True)
     def matrix_view(vector, rows, cols):
         """``vector.reshape((rows, cols))``."""
@@ -896,24 +936,34 @@ def newton_schulz(G, coefficients, eps):
     all three products take ``matmul_into``'s vector rows: 1.79-1.81 against 2.74-2.90 us
     by the scalar loops. The same products in the same order: the same bits."""
     transpose = G.shape[0] > G.shape[1]
+    m, n = (G.shape[1], G.shape[0]) if transpose else (G.shape[0], G.shape[1])
+    size = m * n
+    # X X^T for X of 8 rows as X times a copy of X^T (rows of 8: ``matmul_into``'s vector
+    # product; ``_small_gram_into``'s bits), the copy written into a work array: 65 against
+    # 135 ns at 8x8, where numba's ``ascontiguousarray(X.T)`` costs as much as the product
+    vector_gram = m == SMALL_MATMUL and n <= SMALL_MATMUL
+    # one buffer: the iterate and its successor, A, P and the copy of X^T, as views without
+    # its owner (their views and slices then touch no reference count: one thread, NS5 on
+    # 8x8 0.90 against 1.53 us, 8x16 1.95 against 2.49, 16x16 4.45 against 4.89, see
+    # ``borrowed``); the buffer lives to the end, where the result is cut from it
+    buffer = np.empty(2 * size + 2 * m * m + (size if vector_gram else 0))
+    work = borrowed(buffer)
+    X = matrix_view(work[:size], m, n)
+    Y = matrix_view(work[size:2 * size], m, n)
+    A = matrix_view(work[2 * size:2 * size + m * m], m, m)
+    P = matrix_view(work[2 * size + m * m:2 * size + 2 * m * m], m, m)
+    Xt = matrix_view(work[2 * size + 2 * m * m:], n if vector_gram else 0, m if vector_gram else 0)
     if transpose:
-        X = np.ascontiguousarray(G.T)
+        _transpose_into(G, X)
     else:
-        X = G.copy()
+        X[:] = G
     norm = frobenius_norm(X)
     if norm < np.inf:
         X /= norm + eps
     else:  # ||G||_F above the largest float: normalise 2^-e G instead (as the reference)
         exponent = _exponent(_max_abs(X))
-        X = _scaled(X, exponent)
+        X[:] = _scaled(X, exponent)
         X /= frobenius_norm(X) + math.ldexp(eps, -exponent)
-    m, n = X.shape
-    A, P, Y = np.empty((m, m)), np.empty((m, m)), np.empty((m, n))
-    # X X^T for X of 8 rows as X times a copy of X^T (rows of 8: ``matmul_into``'s vector
-    # product; ``_small_gram_into``'s bits), the copy written into a work array: 65 against
-    # 135 ns at 8x8, where numba's ``ascontiguousarray(X.T)`` costs as much as the product
-    vector_gram = m == SMALL_MATMUL and n <= SMALL_MATMUL
-    Xt = np.empty((n, m) if vector_gram else (0, 0))
     for k in range(coefficients.shape[0]):
         a = coefficients[k, 0]
         b = coefficients[k, 1]
@@ -927,9 +977,12 @@ def newton_schulz(G, coefficients, eps):
         matmul_into(P, X, Y)
         _combine_in_place(Y, 1.0, a, X)  # a X + (b A + c A^2) X, written over the product
         X, Y = Y, X
+    # the iterate of an even number of steps is in the first half of the buffer
+    start = 0 if coefficients.shape[0] % 2 == 0 else size
+    result = matrix_view(buffer[start:start + size], m, n)
     if transpose:
-        return np.ascontiguousarray(X.T)
-    return X
+        return np.ascontiguousarray(result.T)
+    return result
 
 
 @njit(cache=True)

@@ -157,6 +157,9 @@ def noise_samples(t, inputs, state, layers, options):
 @njit(cache=True)
 def step(t, lr, beta, adamw_lr, inputs, state, updates, diagnostics, layers, options):
     """One step of any method on flat arrays (see the module docstring)."""
+    # the caller holds these for the whole call: their slices and views then touch no
+    # reference count (see ``geometry._kernels.borrowed``; the state is the engine's to borrow)
+    inputs, updates, diagnostics = geo.borrowed((inputs, updates, diagnostics))
     p = layers.start.shape[0]
     status = first_bad_input(inputs, layers)
     if status >= 0:

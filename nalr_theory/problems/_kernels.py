@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..geometry._kernels import dual_norm, matrix_view
+from ..geometry._kernels import borrowed, dual_norm, matrix_view
 from .noise import BOUNDED, GAUSSIAN, STUDENT_T
 from .noise import profile_factor as _profile_factor_py
 
@@ -45,10 +45,13 @@ def noise_and_norms(t, rng, offsets, rows, cols, codes, radii, kind, table, prof
     0 for zero noise, ``nan`` for Gaussian and Student-t noise (not computed here)."""
     noise = np.empty(offsets[-1])
     norms = np.full(rows.shape[0], np.nan)
+    # the layers' blocks cut from the noise without its owner, so that their views touch no
+    # reference count (see ``geometry._kernels.borrowed``); ``noise`` lives to the return
+    owner_less = borrowed(noise)
     for layer in range(rows.shape[0]):
         m = rows[layer]
         n = cols[layer]
-        block = noise[offsets[layer]:offsets[layer + 1]]
+        block = owner_less[offsets[layer]:offsets[layer + 1]]
         factor = profile_factor(profile_code, profile_table[layer], t)
         if kind == BOUNDED:
             _standard_normal_into(rng, block)
