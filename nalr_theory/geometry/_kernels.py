@@ -556,7 +556,8 @@ def symmetric_eigenvalues(a, d, e):
     within 6.5 eps tr(a) of LAPACK's from 2x2 to 64x64, the bound allows 2 (k + p) eps tr(a);
     tested within 8). The QL step's ``gamma^2 / c`` is taken as ``gamma^2 (r / p)``, which
     rounds differently by an ulp and took its division off the chain of dependent
-    operations: 8x8 1.51 against 1.70 us, 16x16 5.2 against 6.2 us (one thread).
+    operations: 8x8 1.51 against 1.70 us, 16x16 5.2 against 6.2 us (one thread); the
+    shift's root without libm's ``hypot``: 1.35 and 5.0 us.
     """
     n = a.shape[0]
     # Householder reduction to tridiagonal form: diagonal d, off-diagonal e[1:]
@@ -618,7 +619,11 @@ def symmetric_eigenvalues(a, d, e):
             return False
         root = math.sqrt(e[l])
         sigma = (d[l + 1] - d[l]) / (2.0 * root)
-        sigma = d[l] - root / (sigma + math.copysign(math.hypot(sigma, 1.0), sigma))
+        # sqrt(sigma^2 + 1) by hand: libm's hypot (careful about overflow, at about 20 ns)
+        # took a twentieth of a LANTON step; past 1e150 the root is |sigma| in float64. The
+        # shift only steers convergence, the iteration stays backward stable whatever it is
+        radius = math.sqrt(sigma * sigma + 1.0) if abs(sigma) < 1e150 else abs(sigma)
+        sigma = d[l] - root / (sigma + math.copysign(radius, sigma))
         c, s = 1.0, 0.0
         gamma = d[m] - sigma
         p = gamma * gamma
