@@ -87,7 +87,7 @@ def check_run(problem, optimizer, T, seeds, start, record_every, measures) -> Ru
     if needs_second and not problem.second_sample_available:
         raise ValueError("optimizer: the two_sample estimator needs a second independent oracle sample, "
                          f"which problem {problem.name!r} cannot draw")
-    schedule = np.array([optimizer.schedule_values(t) for t in range(1, T + 1)], dtype=np.float64)
+    schedule = optimizer.schedule_table(T)
     # 1 / sigma_l for the noise-normalised measure: NaN where sigma_l is 0, infinite or
     # unknown (minibatch noise), so the measure is NaN rather than silently infinite
     p = len(problem.layers)

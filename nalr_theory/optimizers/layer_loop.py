@@ -72,6 +72,10 @@ class LayerLoopOptimizer(Optimizer):
         lr = self.checked_lr(t)
         return lr, float(self.momentum_value), lr
 
+    def schedule_table(self, T: int) -> np.ndarray:
+        """``(T, 3)`` float64, row ``t - 1`` :meth:`schedule_values` ``(t)``."""
+        return np.array([self.schedule_values(t) for t in range(1, T + 1)], dtype=np.float64)
+
     # -- the problem ---------------------------------------------------------------------------
 
     def check_problem(self, problem) -> None:

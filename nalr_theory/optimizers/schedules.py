@@ -102,6 +102,10 @@ class Constant(Schedule):
     def __call__(self, t: int) -> float:
         return self.value
 
+    def values(self, horizon: int) -> np.ndarray:
+        """``value`` ``horizon`` times, without a call per step."""
+        return np.full(_steps(horizon, "horizon", minimum=1), self.value, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class LinearWarmup(Schedule):

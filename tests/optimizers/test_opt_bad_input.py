@@ -174,3 +174,33 @@ def test_kernel_reports_the_first_non_finite_input_and_changes_nothing(bad):
         assert status == k * p + 2
         for before, after in zip(flat, state):
             np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("method, options", [
+    ("lmo_momentum", dict(lr=0.1)), ("lmo_momentum", dict(lr=0.1, beta=0.5)),
+    ("lmo_momentum", dict(lr=lambda t: 0.1 / t, beta=lambda t: 1.0 - 1.0 / (t + 1))),
+    ("scion", dict(lr=0.5, constrained=True)), ("dmuon", dict(lr=0.1, adamw_lr=lambda t: 0.01 * t)),
+])
+def test_schedule_table_is_the_checked_values_of_each_step(method, options):
+    # the engine's table, each schedule tabulated at once, row t - 1 being schedule_values(t)
+    optimizer = getattr(optimizers, method)(LAYERS, **options)
+    expected = np.array([optimizer.schedule_values(t) for t in range(1, 301)])
+    assert np.array_equal(optimizer.schedule_table(300), expected)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(lr=lambda t: 0.1 if t < 7 else -1.0), "lr: schedule value at step 7"),
+    (dict(lr=lambda t: 0.1 if t < 5 else float("nan")), "lr: schedule value at step 5"),
+    (dict(lr=0.1, beta=lambda t: 0.9 if t < 9 else 1.0), "beta: schedule value at step 9"),
+    (dict(lr=lambda t: 0.1 if t < 4 else -1.0, beta=lambda t: 0.9 if t < 4 else 1.0), "lr: schedule value at step 4"),
+])
+def test_schedule_table_raises_the_first_failing_steps_error(options, message):
+    optimizer = optimizers.lmo_momentum(LAYERS, **options)
+    with pytest.raises(ValueError, match=f"^{message}"):
+        optimizer.schedule_table(20)
+
+
+def test_schedule_table_of_the_constrained_step_raises_where_lr_passes_1():
+    optimizer = optimizers.scion(LAYERS, lambda t: 0.5 * t, constrained=True)
+    with pytest.raises(ValueError, match="^lr: the constrained .* at step 3"):
+        optimizer.schedule_table(20)
