@@ -189,9 +189,9 @@ def simulate(problem, optimizer, T, seeds, *, start=None, record_every=1,
                 empty_records(records, p), np.zeros(3 + p), np.zeros(1, dtype=np.int64), 0]
 
     # each seed is set up at its first chunk and its result taken after its last, by the
-    # thread that runs it: with more than one thread, that Python work overlaps the other
-    # seeds' steps instead of preceding and following them all (about 60 us a seed on 8 of
-    # 8x8; with R = 8, 2 threads, T = 250..2000 it was a millisecond added to every run)
+    # thread that runs it, so that with more than one thread this Python work (about 0.1 ms
+    # a seed) can overlap the other seeds' steps (measured within the noise: the GIL it
+    # takes is also what the other thread needs between its calls)
     seeds_state, results = [None] * R, [None] * R
 
     def advance(index, t_first, t_last):
