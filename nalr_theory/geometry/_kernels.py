@@ -195,10 +195,12 @@ try:  # views of C-contiguous arrays built directly, without numba's general res
     def borrowed(typingctx, value):
         """``value`` (an array, or a tuple of arrays, tuples and scalars) as arrays with no
         owner: the same memory, read and written as before, whose copies, views and slices
-        touch no reference count. Only for arrays that outlive every use of the result:
-        a function's own arguments, which its caller holds for the whole call (never an
-        array the function allocates: numba frees it after its last use, which may come
-        before the borrowed copy's; never returned or stored where it outlives the call).
+        touch no reference count. Only for arrays that outlive every use of the result, in
+        one of two ways: a function's own arguments, which its caller holds for the whole
+        call; or an array the function allocates and uses again after every borrowed use,
+        typically by returning a slice of it (numba frees a variable after its last use, so
+        an allocated array used only to borrow it would be freed at once). Never return or
+        store the borrowed copy where it outlives the call.
 
         Why: numba counts references to an array's memory with atomic increments (a locked
         instruction each), at every view, slice and tuple copy and at every call that takes
@@ -206,8 +208,10 @@ try:  # views of C-contiguous arrays built directly, without numba's general res
         numba's counts made non-atomic (a measurement only) took 13.1 against 16.5 us a
         step (one thread). Borrowing the loop's arguments left about 520 a step, those of
         the arrays each step allocates; the kernels that allocate work arrays therefore
-        hand them to an inner function that borrows its arguments (one thread, 8 of 8x8:
-        the sigmoidal ``value_and_grad`` 1.67 against 2.14 us)."""
+        borrow one buffer and cut their result from it at the end (one thread, 8 of 8x8: the
+        sigmoidal ``value_and_grad`` 1.67 against 2.14 us), or, where the result is a number,
+        hand the buffer to an inner function that borrows its argument
+        (``certified_gram_nuclear_norm``)."""
         def codegen(context, builder, signature, args):
             return _without_owner(context, builder, signature.args[0], args[0])
 
@@ -990,7 +994,7 @@ def newton_schulz(G, coefficients, eps):
         X /= norm + eps
     else:  # ||G||_F above the largest float: normalise 2^-e G instead (as the reference)
         exponent = _exponent(_max_abs(X))
-        X[:] = _scaled(X, exponent)
+        _scaled_into(X, exponent, X)  # entry by entry, so in place is safe
         X /= frobenius_norm(X) + math.ldexp(eps, -exponent)
     for k in range(coefficients.shape[0]):
         a = coefficients[k, 0]

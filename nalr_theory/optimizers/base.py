@@ -176,7 +176,7 @@ class Optimizer:
             lr, beta = config.lr.values(T), config.beta.values(T)
             adamw_lr = lr if config.adamw_lr is None else config.adamw_lr.values(T)
         except (TypeError, ValueError):  # a value that is no number: the per-step checks say which
-            return np.array([self.schedule_values(t) for t in range(1, T + 1)], dtype=np.float64)
+            return self.schedule_table_by_step(T)
         with np.errstate(invalid="ignore"):  # NaN fails the comparisons below, as intended
             valid = (np.isfinite(lr) & (lr >= 0.0) & np.isfinite(beta) & (beta >= 0.0) & (beta < 1.0)
                      & np.isfinite(adamw_lr) & (adamw_lr >= 0.0))
@@ -185,6 +185,10 @@ class Optimizer:
         if not valid.all():
             self.schedule_values(int(np.argmin(valid)) + 1)  # raises, naming the schedule
         return np.column_stack([lr, beta, adamw_lr])
+
+    def schedule_table_by_step(self, T: int) -> np.ndarray:
+        """:meth:`schedule_table` by one :meth:`schedule_values` call per step."""
+        return np.array([self.schedule_values(t) for t in range(1, T + 1)], dtype=np.float64)
 
     def _check_step(self, state, grads, grads2, noise, params):
         state = self.check_state(state)

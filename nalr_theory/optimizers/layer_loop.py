@@ -73,8 +73,9 @@ class LayerLoopOptimizer(Optimizer):
         return lr, float(self.momentum_value), lr
 
     def schedule_table(self, T: int) -> np.ndarray:
-        """``(T, 3)`` float64, row ``t - 1`` :meth:`schedule_values` ``(t)``."""
-        return np.array([self.schedule_values(t) for t in range(1, T + 1)], dtype=np.float64)
+        """``(T, 3)`` float64, row ``t - 1`` :meth:`schedule_values` ``(t)`` (its own values, so
+        one call per step)."""
+        return self.schedule_table_by_step(T)
 
     # -- the problem ---------------------------------------------------------------------------
 
